@@ -41,8 +41,6 @@ macro_rules! placeholder {
 placeholder! {
     Hinfo = HINFO,
     Loc = LOC,
-    Srv = SRV,
-    Naptr = NAPTR,
     Cert = CERT,
     Opt = OPT,
     Ds = DS,
@@ -65,7 +63,6 @@ placeholder! {
     Https = HTTPS,
     Tkey = TKEY,
     Tsig = TSIG,
-    Uri = URI,
     Caa = CAA,
     Mesh = MESH,
     Zk = ZK,
