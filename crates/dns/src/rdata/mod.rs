@@ -15,15 +15,17 @@ use crate::wire::{WireError, WireReader, WireWriter};
 
 mod basic;
 mod bitmap;
+mod loc;
 mod placeholder;
 mod service;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
 pub use bitmap::TypeBitmap;
+pub use loc::{Loc, LocPrecision};
 pub use placeholder::{
     Caa, Cdnskey, Cds, Cert, Content, Csync, Dao, Dhcid, Dnskey, Ds, Econ, Hinfo, Https, Id,
-    Ipseckey, Loc, Mesh, Multisig, Nsec, Nsec3, Nsec3param, Openpgpkey, Opt, Pqs, Rrsig, Smimea,
-    Sshfp, Svcb, Tkey, Tlsa, Tsig, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk, Zonemd,
+    Ipseckey, Mesh, Multisig, Nsec, Nsec3, Nsec3param, Openpgpkey, Opt, Pqs, Rrsig, Smimea, Sshfp,
+    Svcb, Tkey, Tlsa, Tsig, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk, Zonemd,
 };
 pub use service::{Naptr, Srv, Uri};
 

@@ -40,7 +40,6 @@ macro_rules! placeholder {
 
 placeholder! {
     Hinfo = HINFO,
-    Loc = LOC,
     Cert = CERT,
     Opt = OPT,
     Ds = DS,
