@@ -15,17 +15,21 @@ use crate::wire::{WireError, WireReader, WireWriter};
 
 mod basic;
 mod bitmap;
+mod cert;
+mod keys;
 mod loc;
 mod placeholder;
 mod service;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
 pub use bitmap::TypeBitmap;
+pub use cert::Cert;
+pub use keys::{Dhcid, IpsecGateway, Ipseckey, Openpgpkey, Sshfp};
 pub use loc::{Loc, LocPrecision};
 pub use placeholder::{
-    Caa, Cdnskey, Cds, Cert, Content, Csync, Dao, Dhcid, Dnskey, Ds, Econ, Hinfo, Https, Id,
-    Ipseckey, Mesh, Multisig, Nsec, Nsec3, Nsec3param, Openpgpkey, Opt, Pqs, Rrsig, Smimea, Sshfp,
-    Svcb, Tkey, Tlsa, Tsig, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk, Zonemd,
+    Caa, Cdnskey, Cds, Content, Csync, Dao, Dnskey, Ds, Econ, Hinfo, Https, Id, Mesh, Multisig,
+    Nsec, Nsec3, Nsec3param, Opt, Pqs, Rrsig, Smimea, Svcb, Tkey, Tlsa, Tsig, Web4, Web4content,
+    Web4dht, Web4mesh, Web4owner, Zk, Zonemd,
 };
 pub use service::{Naptr, Srv, Uri};
 
