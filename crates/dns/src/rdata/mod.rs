@@ -15,23 +15,29 @@ use crate::wire::{WireError, WireReader, WireWriter};
 
 mod basic;
 mod bitmap;
+mod caa;
 mod cert;
+mod hinfo;
 mod keys;
 mod loc;
 mod placeholder;
 mod service;
+mod tlsa;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
 pub use bitmap::TypeBitmap;
+pub use caa::Caa;
 pub use cert::Cert;
+pub use hinfo::Hinfo;
 pub use keys::{Dhcid, IpsecGateway, Ipseckey, Openpgpkey, Sshfp};
 pub use loc::{Loc, LocPrecision};
 pub use placeholder::{
-    Caa, Cdnskey, Cds, Content, Csync, Dao, Dnskey, Ds, Econ, Hinfo, Https, Id, Mesh, Multisig,
-    Nsec, Nsec3, Nsec3param, Opt, Pqs, Rrsig, Smimea, Svcb, Tkey, Tlsa, Tsig, Web4, Web4content,
-    Web4dht, Web4mesh, Web4owner, Zk, Zonemd,
+    Cdnskey, Cds, Content, Csync, Dao, Dnskey, Ds, Econ, Https, Id, Mesh, Multisig, Nsec, Nsec3,
+    Nsec3param, Opt, Pqs, Rrsig, Svcb, Tkey, Tsig, Web4, Web4content, Web4dht, Web4mesh, Web4owner,
+    Zk, Zonemd,
 };
 pub use service::{Naptr, Srv, Uri};
+pub use tlsa::{Smimea, Tlsa};
 
 /// The record data of one record type.
 pub trait RecordData: Sized {

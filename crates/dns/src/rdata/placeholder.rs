@@ -39,7 +39,6 @@ macro_rules! placeholder {
 }
 
 placeholder! {
-    Hinfo = HINFO,
     Opt = OPT,
     Ds = DS,
     Rrsig = RRSIG,
@@ -47,8 +46,6 @@ placeholder! {
     Dnskey = DNSKEY,
     Nsec3 = NSEC3,
     Nsec3param = NSEC3PARAM,
-    Tlsa = TLSA,
-    Smimea = SMIMEA,
     Cds = CDS,
     Cdnskey = CDNSKEY,
     Csync = CSYNC,
@@ -57,7 +54,6 @@ placeholder! {
     Https = HTTPS,
     Tkey = TKEY,
     Tsig = TSIG,
-    Caa = CAA,
     Mesh = MESH,
     Zk = ZK,
     Id = ID,
