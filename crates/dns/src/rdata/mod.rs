@@ -23,6 +23,7 @@ mod loc;
 mod placeholder;
 mod service;
 mod tlsa;
+mod zonemeta;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
 pub use bitmap::TypeBitmap;
@@ -32,12 +33,13 @@ pub use hinfo::Hinfo;
 pub use keys::{Dhcid, IpsecGateway, Ipseckey, Openpgpkey, Sshfp};
 pub use loc::{Loc, LocPrecision};
 pub use placeholder::{
-    Cdnskey, Cds, Content, Csync, Dao, Dnskey, Ds, Econ, Https, Id, Mesh, Multisig, Nsec, Nsec3,
+    Cdnskey, Cds, Content, Dao, Dnskey, Ds, Econ, Https, Id, Mesh, Multisig, Nsec, Nsec3,
     Nsec3param, Opt, Pqs, Rrsig, Svcb, Tkey, Tsig, Web4, Web4content, Web4dht, Web4mesh, Web4owner,
-    Zk, Zonemd,
+    Zk,
 };
 pub use service::{Naptr, Srv, Uri};
 pub use tlsa::{Smimea, Tlsa};
+pub use zonemeta::{Csync, Zonemd};
 
 /// The record data of one record type.
 pub trait RecordData: Sized {

@@ -48,8 +48,6 @@ placeholder! {
     Nsec3param = NSEC3PARAM,
     Cds = CDS,
     Cdnskey = CDNSKEY,
-    Csync = CSYNC,
-    Zonemd = ZONEMD,
     Svcb = SVCB,
     Https = HTTPS,
     Tkey = TKEY,
