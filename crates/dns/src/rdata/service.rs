@@ -129,8 +129,9 @@ impl Naptr {
 
 /// Checks a NAPTR regexp field: empty, or `delim ERE delim replacement delim flags`
 /// (RFC 3403 §3.2), where the delimiter is not a digit, a backslash or the flag `i`, the
-/// only flag is `i`, and back-references `\1`–`\9` refer to groups of the ERE. BIND
-/// applies the same checks; the ERE itself is not validated beyond counting groups.
+/// only flag is `i`, back-references `\1`–`\9` refer to groups of the ERE, and groups
+/// and bracket expressions are closed. BIND validates the ERE fully; beyond this the ERE
+/// is not checked here.
 fn check_regexp(re: &[u8]) -> Result<(), &'static str> {
     let Some((&delim, rest)) = re.split_first() else {
         return Ok(());
@@ -143,6 +144,7 @@ fn check_regexp(re: &[u8]) -> Result<(), &'static str> {
     let mut groups = 0u8;
     let mut max_backref = 0u8;
     let mut in_bracket = false;
+    let mut open = 0u8;
     let mut iter = rest.iter().copied();
     while let Some(c) = iter.next() {
         if c == 0 {
@@ -175,9 +177,16 @@ fn check_regexp(re: &[u8]) -> Result<(), &'static str> {
             match c {
                 b'[' if !in_bracket => in_bracket = true,
                 b']' if in_bracket => in_bracket = false,
-                b'(' if !in_bracket => groups = groups.saturating_add(1),
+                b'(' if !in_bracket => {
+                    groups = groups.saturating_add(1);
+                    open = open.saturating_add(1);
+                }
+                b')' if !in_bracket && open > 0 => open -= 1,
                 _ => {}
             }
+        }
+        if part == 1 && (open > 0 || in_bracket) {
+            return Err("NAPTR regexp with an unclosed '(' or '['");
         }
     }
     if part != 2 {
@@ -342,6 +351,8 @@ mod tests {
         );
         assert_round_trip(Rtype::NAPTR, r#"1 2 "\255" "" "" a."#, None);
         assert_round_trip(Rtype::NAPTR, r#"1 2 "" "" "/(a)/\\1/" ."#, None);
+        assert_round_trip(Rtype::NAPTR, r#"1 2 "" "" "!(a)(b)!\\2!" ."#, None);
+        assert_round_trip(Rtype::NAPTR, r#"1 2 "" "" "!a)!x!" ."#, None);
         assert_round_trip(Rtype::NAPTR, r##"1 2 "" "" "#[(]#x#" ."##, None);
 
         for bad in [
@@ -353,6 +364,10 @@ mod tests {
             r#"1 2 "" "" "/a/\\1/" ."#,
             r#"1 2 "" "" "/(a)/\\0/" ."#,
             r#"1 2 "" "" "/a/b\\" ."#,
+            r#"1 2 "" "" "!(!x!" ."#,
+            r#"1 2 "" "" "![a!x!" ."#,
+            r#"1 2 "" "" "!\\(a)!\\1!" ."#,
+            r#"1 2 "" "" "!x!y!I" ."#,
             r#"1 2 "" "" "" "#,
             r#"1 2 "" "" "" """#,
             r#"70000 2 "" "" "" ."#,
