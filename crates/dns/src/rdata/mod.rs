@@ -15,16 +15,31 @@ use crate::wire::{WireError, WireReader, WireWriter};
 
 mod basic;
 mod bitmap;
+mod caa;
+mod cert;
+mod hinfo;
+mod keys;
+mod loc;
 mod placeholder;
+mod service;
+mod tlsa;
+mod zonemeta;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
 pub use bitmap::TypeBitmap;
+pub use caa::Caa;
+pub use cert::Cert;
+pub use hinfo::Hinfo;
+pub use keys::{Dhcid, IpsecGateway, Ipseckey, Openpgpkey, Sshfp};
+pub use loc::{Loc, LocPrecision};
 pub use placeholder::{
-    Caa, Cdnskey, Cds, Cert, Content, Csync, Dao, Dhcid, Dnskey, Ds, Econ, Hinfo, Https, Id,
-    Ipseckey, Loc, Mesh, Multisig, Naptr, Nsec, Nsec3, Nsec3param, Openpgpkey, Opt, Pqs, Rrsig,
-    Smimea, Srv, Sshfp, Svcb, Tkey, Tlsa, Tsig, Uri, Web4, Web4content, Web4dht, Web4mesh,
-    Web4owner, Zk, Zonemd,
+    Cdnskey, Cds, Content, Dao, Dnskey, Ds, Econ, Https, Id, Mesh, Multisig, Nsec, Nsec3,
+    Nsec3param, Opt, Pqs, Rrsig, Svcb, Tkey, Tsig, Web4, Web4content, Web4dht, Web4mesh, Web4owner,
+    Zk,
 };
+pub use service::{Naptr, Srv, Uri};
+pub use tlsa::{Smimea, Tlsa};
+pub use zonemeta::{Csync, Zonemd};
 
 /// The record data of one record type.
 pub trait RecordData: Sized {
