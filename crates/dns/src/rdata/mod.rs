@@ -16,14 +16,19 @@ use crate::wire::{WireError, WireReader, WireWriter};
 mod basic;
 mod bitmap;
 mod placeholder;
+mod zdns;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
 pub use bitmap::TypeBitmap;
 pub use placeholder::{
-    Caa, Cdnskey, Cds, Cert, Content, Csync, Dao, Dhcid, Dnskey, Ds, Econ, Hinfo, Https, Id,
-    Ipseckey, Loc, Mesh, Multisig, Naptr, Nsec, Nsec3, Nsec3param, Openpgpkey, Opt, Pqs, Rrsig,
-    Smimea, Srv, Sshfp, Svcb, Tkey, Tlsa, Tsig, Uri, Web4, Web4content, Web4dht, Web4mesh,
-    Web4owner, Zk, Zonemd,
+    Caa, Cdnskey, Cds, Cert, Csync, Dhcid, Dnskey, Ds, Hinfo, Https, Ipseckey, Loc, Naptr, Nsec,
+    Nsec3, Nsec3param, Openpgpkey, Opt, Rrsig, Smimea, Srv, Sshfp, Svcb, Tkey, Tlsa, Tsig, Uri,
+    Zonemd,
+};
+pub use zdns::{
+    BasisPoints, Cid, Content, Dao, Econ, Endpoint, Id, InvalidData, Mesh, Multisig, Pqs,
+    PqsHeader, RevenueShare, Signer, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk,
+    registry,
 };
 
 /// The record data of one record type.
