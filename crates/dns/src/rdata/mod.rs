@@ -27,8 +27,7 @@ pub use placeholder::{
 };
 pub use zdns::{
     BasisPoints, Cid, Content, Dao, Econ, Endpoint, Id, InvalidData, Mesh, Multisig, Pqs,
-    PqsHeader, RevenueShare, Signer, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk,
-    registry,
+    PqsHeader, RevenueShare, Signer, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk, registry,
 };
 
 /// The record data of one record type.

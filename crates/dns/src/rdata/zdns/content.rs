@@ -76,7 +76,9 @@ impl Web4content {
         digest: Vec<u8>,
     ) -> Result<Web4content, InvalidData> {
         if path.first() != Some(&b'/') || path.len() > 255 {
-            return Err(InvalidData("path must start with '/' and be at most 255 bytes"));
+            return Err(InvalidData(
+                "path must start with '/' and be at most 255 bytes",
+            ));
         }
         if media_type.len() > 255 {
             return Err(InvalidData("media type longer than 255 bytes"));
@@ -85,7 +87,9 @@ impl Web4content {
             return Err(InvalidData("empty digest"));
         }
         if algorithm.digest_len().is_some_and(|n| n != digest.len()) {
-            return Err(InvalidData("digest length does not match the hash algorithm"));
+            return Err(InvalidData(
+                "digest length does not match the hash algorithm",
+            ));
         }
         Ok(Web4content {
             algorithm,
@@ -187,7 +191,9 @@ impl Web4 {
         attributes: Vec<Vec<u8>>,
     ) -> Result<Web4, InvalidData> {
         if expires <= registered {
-            return Err(InvalidData("expiry time must be after the registration time"));
+            return Err(InvalidData(
+                "expiry time must be after the registration time",
+            ));
         }
         if !(1..=255).contains(&owner.len()) {
             return Err(InvalidData("owner must be 1 to 255 bytes"));

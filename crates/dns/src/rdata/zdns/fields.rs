@@ -108,10 +108,14 @@ impl Endpoint {
         let kind = r.u8()?;
         let port = r.u16()?;
         Ok(match kind {
-            ENDPOINT_V4 => Endpoint::Ip(SocketAddr::new(Ipv4Addr::from(r.array::<4>()?).into(), port)),
-            ENDPOINT_V6 => {
-                Endpoint::Ip(SocketAddr::new(Ipv6Addr::from(r.array::<16>()?).into(), port))
-            }
+            ENDPOINT_V4 => Endpoint::Ip(SocketAddr::new(
+                Ipv4Addr::from(r.array::<4>()?).into(),
+                port,
+            )),
+            ENDPOINT_V6 => Endpoint::Ip(SocketAddr::new(
+                Ipv6Addr::from(r.array::<16>()?).into(),
+                port,
+            )),
             ENDPOINT_NAME => Endpoint::Host {
                 name: r.name()?,
                 port,
@@ -150,7 +154,11 @@ impl Endpoint {
         Endpoint::parse_token(&t, what, f.origin())
     }
 
-    fn parse_token(t: &Token<'_>, what: &str, origin: Option<&Name>) -> Result<Endpoint, TextError> {
+    fn parse_token(
+        t: &Token<'_>,
+        what: &str,
+        origin: Option<&Name>,
+    ) -> Result<Endpoint, TextError> {
         let bad = || {
             t.error(format!(
                 "expected {what} as address:port, [IPv6]:port or name:port, found '{}'",
@@ -395,7 +403,9 @@ mod tests {
             assert_eq!(v.get(), bp);
             assert_eq!(v.to_string(), printed);
         }
-        for bad in ["100.01%", "101%", "5", "5.%", ".5%", "1.234%", "-1%", "%", "1e2%"] {
+        for bad in [
+            "100.01%", "101%", "5", "5.%", ".5%", "1.234%", "-1%", "%", "1e2%",
+        ] {
             assert_eq!(BasisPoints::from_text(bad.as_bytes()), None, "{bad}");
         }
     }

@@ -27,8 +27,9 @@ pub struct Id {
 }
 
 impl Id {
-    /// An identity binding. The identity must be 1 to 255 bytes, the key non-empty, and
-    /// a registered key-agreement algorithm goes with purpose AGREE and only there.
+    /// An identity binding. The identity must be 1 to 255 bytes and the key non-empty.
+    /// Where both are registered, a key-agreement algorithm goes with purpose AGREE and
+    /// AGREE with a key-agreement algorithm.
     pub fn new(
         purpose: KeyPurpose,
         algorithm: Algorithm,
@@ -41,7 +42,10 @@ impl Id {
         if public_key.is_empty() {
             return Err(InvalidData("empty public key"));
         }
-        if algorithm.is_key_agreement() && purpose != KeyPurpose::AGREE {
+        if algorithm.is_key_agreement()
+            && purpose.mnemonic().is_some()
+            && purpose != KeyPurpose::AGREE
+        {
             return Err(InvalidData("a key-agreement algorithm needs purpose AGREE"));
         }
         if purpose == KeyPurpose::AGREE

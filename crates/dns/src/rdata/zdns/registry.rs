@@ -221,7 +221,10 @@ mod tests {
         assert_eq!(Algorithm::from_text(b"RSA"), None);
         assert_eq!(Algorithm(99).to_string(), "99");
         assert_eq!(Algorithm::ED25519.to_string(), "ED25519");
-        assert_eq!(HashAlgorithm::from_text(b"sha3-256"), Some(HashAlgorithm::SHA3_256));
+        assert_eq!(
+            HashAlgorithm::from_text(b"sha3-256"),
+            Some(HashAlgorithm::SHA3_256)
+        );
         assert_eq!(HashAlgorithm::SHA384.digest_len(), Some(48));
         assert_eq!(HashAlgorithm(77).digest_len(), None);
         assert!(Algorithm::MLKEM768.is_key_agreement());
