@@ -72,6 +72,9 @@ fn documented_generic_form() {
     assert_eq!(from_generic, parse(Rtype::MESH, &typed));
     assert_eq!(from_generic.to_string(), typed);
     assert_eq!(from_generic.to_generic_string().unwrap(), *rdata);
+    // As BIND 9.18's named-compilezone prints it back: hex broken into chunks.
+    let bind = r"\# 29 000A00640110F17E90F8B9563E3A6169CBB3E62D0B8E0124750A2A01 05";
+    assert_eq!(parse(rtype, bind), from_generic);
 }
 
 #[test]
