@@ -23,6 +23,7 @@ mod loc;
 mod placeholder;
 mod service;
 mod tlsa;
+mod zdns;
 mod zonemeta;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
@@ -33,12 +34,14 @@ pub use hinfo::Hinfo;
 pub use keys::{Dhcid, IpsecGateway, Ipseckey, Openpgpkey, Sshfp};
 pub use loc::{Loc, LocPrecision};
 pub use placeholder::{
-    Cdnskey, Cds, Content, Dao, Dnskey, Ds, Econ, Https, Id, Mesh, Multisig, Nsec, Nsec3,
-    Nsec3param, Opt, Pqs, Rrsig, Svcb, Tkey, Tsig, Web4, Web4content, Web4dht, Web4mesh, Web4owner,
-    Zk,
+    Cdnskey, Cds, Dnskey, Ds, Https, Nsec, Nsec3, Nsec3param, Opt, Rrsig, Svcb, Tkey, Tsig,
 };
 pub use service::{Naptr, Srv, Uri};
 pub use tlsa::{Smimea, Tlsa};
+pub use zdns::{
+    BasisPoints, Cid, Content, Dao, Econ, Endpoint, Id, InvalidData, Mesh, Multisig, Pqs,
+    PqsHeader, RevenueShare, Signer, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk, registry,
+};
 pub use zonemeta::{Csync, Zonemd};
 
 /// The record data of one record type.
