@@ -63,8 +63,6 @@ placeholder! {
     Zonemd = ZONEMD,
     Svcb = SVCB,
     Https = HTTPS,
-    Tkey = TKEY,
-    Tsig = TSIG,
     Uri = URI,
     Caa = CAA,
     Mesh = MESH,
