@@ -26,7 +26,7 @@ pub use placeholder::{
     Smimea, Srv, Sshfp, Svcb, Tlsa, Uri, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk,
     Zonemd,
 };
-pub use tsig::{Tkey, Tsig};
+pub use tsig::{Time48, Tkey, Tsig};
 
 /// The record data of one record type.
 pub trait RecordData: Sized {
