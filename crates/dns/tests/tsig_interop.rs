@@ -4,6 +4,12 @@
 //!
 //! Without dig/kdig the tests print a notice and pass, unless `ZDNS_REQUIRE_PEERS=1`.
 #![cfg(feature = "tsig")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::net::UdpSocket;
 use std::process::{Command, Output, Stdio};
