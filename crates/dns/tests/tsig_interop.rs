@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lib_dns::name::Name;
 use lib_dns::rdata::RData;
-use lib_dns::tsig::{Algorithm, Keyring, TsigKey, verify_request};
+use lib_dns::tsig::{Algorithm, Keyring, TsigKey, VerifyError, error_response, verify_request};
 use lib_dns::types::Rtype;
 
 const KEY_NAME: &str = "interop.key.";
@@ -250,4 +250,71 @@ fn dnspython_accepts_our_signature_and_rejects_a_corrupted_one() {
     assert_eq!(out.trim(), "OK 192.0.2.1 True");
     let out = dnspython(Algorithm::HmacSha256, true).unwrap();
     assert_eq!(out.trim(), "FAILED BadSignature");
+}
+
+/// Our clock is off by `skew`: the query fails the time check and we send the BADTIME
+/// error response of RFC 8945 §5.3.2, signed, with our time in other data.
+fn badtime_exchange(tool: &str, skew: u64) -> String {
+    let key_arg = format!(
+        "hmac-sha256:{}:{SECRET_B64}",
+        KEY_NAME.trim_end_matches('.')
+    );
+    let (socket, port) = bind();
+    let child = Command::new(tool)
+        .args(["-y", &key_arg, "@127.0.0.1", "-p", &port.to_string()])
+        .args(["+retry=0", "+timeout=2", "example.com", "A"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let (len, peer) = socket.recv_from(&mut buf).unwrap();
+    let key = TsigKey::new(
+        Name::parse(KEY_NAME).unwrap(),
+        Algorithm::HmacSha256,
+        SECRET.to_vec(),
+    )
+    .unwrap();
+    let keys: Keyring = [key].into_iter().collect();
+    let late = now() + skew;
+    let e = verify_request(&buf[..len], &keys, late).unwrap_err();
+    assert!(matches!(e, VerifyError::BadTime(_)), "{e}");
+    let response = error_response(&buf[..len], &e, late, 300).unwrap();
+    socket.send_to(&response, peer).unwrap();
+    let Output { stdout, stderr, .. } = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr)
+    );
+    eprintln!("--- {tool} BADTIME:\n{text}");
+    text
+}
+
+#[test]
+fn dig_reads_our_badtime_response() {
+    if !available("dig") {
+        return;
+    }
+    let out = badtime_exchange("dig", 1000);
+    assert!(out.contains("status: NOTAUTH"), "{out}");
+    assert!(out.contains(" BADTIME 6 "), "{out}");
+    // BIND checks the MAC first, then reports the peer's BADTIME as clock skew.
+    assert!(
+        out.contains(";; Couldn't verify signature: clocks are unsynchronized"),
+        "{out}"
+    );
+    assert!(!out.contains("tsig verify failure"), "{out}");
+}
+
+#[test]
+fn kdig_reads_our_badtime_response() {
+    if !available("kdig") {
+        return;
+    }
+    let out = badtime_exchange("kdig", 1000);
+    // kdig shows the TSIG error as the status and our time from the other data.
+    assert!(out.contains("status: BADTIME"), "{out}");
+    assert!(out.contains("(TSIG out of time window)"), "{out}");
+    assert!(!out.contains("failed to verify TSIG"), "{out}");
 }
