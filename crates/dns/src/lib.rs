@@ -24,6 +24,8 @@ pub mod name;
 pub mod rdata;
 pub mod record;
 pub mod text;
+#[cfg(feature = "tsig")]
+pub mod tsig;
 pub mod types;
 pub mod wire;
 

@@ -23,6 +23,7 @@ mod loc;
 mod placeholder;
 mod service;
 mod tlsa;
+mod tsig;
 mod zdns;
 mod zonemeta;
 
@@ -33,11 +34,10 @@ pub use cert::Cert;
 pub use hinfo::Hinfo;
 pub use keys::{Dhcid, IpsecGateway, Ipseckey, Openpgpkey, Sshfp};
 pub use loc::{Loc, LocPrecision};
-pub use placeholder::{
-    Cdnskey, Cds, Dnskey, Ds, Https, Nsec, Nsec3, Nsec3param, Opt, Rrsig, Svcb, Tkey, Tsig,
-};
+pub use placeholder::{Cdnskey, Cds, Dnskey, Ds, Https, Nsec, Nsec3, Nsec3param, Opt, Rrsig, Svcb};
 pub use service::{Naptr, Srv, Uri};
 pub use tlsa::{Smimea, Tlsa};
+pub use tsig::{Time48, Tkey, Tsig};
 pub use zdns::{
     BasisPoints, Cid, Content, Dao, Econ, Endpoint, Id, InvalidData, Mesh, Multisig, Pqs,
     PqsHeader, RevenueShare, Signer, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk, registry,

@@ -50,6 +50,4 @@ placeholder! {
     Cdnskey = CDNSKEY,
     Svcb = SVCB,
     Https = HTTPS,
-    Tkey = TKEY,
-    Tsig = TSIG,
 }
