@@ -15,16 +15,21 @@ use crate::wire::{WireError, WireReader, WireWriter};
 
 mod basic;
 mod bitmap;
+mod dnssec;
+mod nsec;
 mod placeholder;
+mod time;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
 pub use bitmap::TypeBitmap;
+pub use dnssec::{Algorithm, Cdnskey, Cds, DelegationSigner, Dnskey, Ds, PublicKey, Rrsig};
+pub use nsec::{Nsec, Nsec3, Nsec3Hash, Nsec3param};
 pub use placeholder::{
-    Caa, Cdnskey, Cds, Cert, Content, Csync, Dao, Dhcid, Dnskey, Ds, Econ, Hinfo, Https, Id,
-    Ipseckey, Loc, Mesh, Multisig, Naptr, Nsec, Nsec3, Nsec3param, Openpgpkey, Opt, Pqs, Rrsig,
-    Smimea, Srv, Sshfp, Svcb, Tkey, Tlsa, Tsig, Uri, Web4, Web4content, Web4dht, Web4mesh,
-    Web4owner, Zk, Zonemd,
+    Caa, Cert, Content, Csync, Dao, Dhcid, Econ, Hinfo, Https, Id, Ipseckey, Loc, Mesh, Multisig,
+    Naptr, Openpgpkey, Opt, Pqs, Smimea, Srv, Sshfp, Svcb, Tkey, Tlsa, Tsig, Uri, Web4,
+    Web4content, Web4dht, Web4mesh, Web4owner, Zk, Zonemd,
 };
+pub use time::{SigTime, parse_sig_time};
 
 /// The record data of one record type.
 pub trait RecordData: Sized {
