@@ -18,6 +18,7 @@ mod bitmap;
 mod dnssec;
 mod nsec;
 mod placeholder;
+mod svcb;
 mod time;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
@@ -25,10 +26,11 @@ pub use bitmap::TypeBitmap;
 pub use dnssec::{Algorithm, Cdnskey, Cds, DelegationSigner, Dnskey, Ds, PublicKey, Rrsig};
 pub use nsec::{Nsec, Nsec3, Nsec3Hash, Nsec3param};
 pub use placeholder::{
-    Caa, Cert, Content, Csync, Dao, Dhcid, Econ, Hinfo, Https, Id, Ipseckey, Loc, Mesh, Multisig,
-    Naptr, Openpgpkey, Opt, Pqs, Smimea, Srv, Sshfp, Svcb, Tkey, Tlsa, Tsig, Uri, Web4,
-    Web4content, Web4dht, Web4mesh, Web4owner, Zk, Zonemd,
+    Caa, Cert, Content, Csync, Dao, Dhcid, Econ, Hinfo, Id, Ipseckey, Loc, Mesh, Multisig, Naptr,
+    Openpgpkey, Opt, Pqs, Smimea, Srv, Sshfp, Tkey, Tlsa, Tsig, Uri, Web4, Web4content, Web4dht,
+    Web4mesh, Web4owner, Zk, Zonemd,
 };
+pub use svcb::{Https, ServiceBinding, SvcParam, SvcParamKey, Svcb};
 pub use time::{SigTime, parse_sig_time};
 
 /// The record data of one record type.

@@ -53,8 +53,6 @@ placeholder! {
     Openpgpkey = OPENPGPKEY,
     Csync = CSYNC,
     Zonemd = ZONEMD,
-    Svcb = SVCB,
-    Https = HTTPS,
     Tkey = TKEY,
     Tsig = TSIG,
     Uri = URI,
