@@ -416,7 +416,8 @@ impl RecordData for Rrsig {
             .ok_or_else(|| t.error(format!("unknown record type '{}'", t.lossy())))?;
         let algorithm = Algorithm::parse_text(f)?;
         let labels = f.u8("labels")?;
-        let original_ttl = f.ttl("original TTL")?;
+        // A plain decimal number (RFC 4034 §3.2), as BIND requires: no TTL units.
+        let original_ttl = f.u32("original TTL")?;
         let expiration = parse_time_field(f, "signature expiration")?;
         let inception = parse_time_field(f, "signature inception")?;
         let key_tag = f.u16("key tag")?;
@@ -617,7 +618,7 @@ mod tests {
         // Decimal times, mnemonic algorithm, unknown covered type, relative signer.
         assert_round_trip(
             Rtype::RRSIG,
-            "TYPE65000 PRIVATEDNS 0 1h 1048354263 0 65535 @ AQID",
+            "TYPE65000 PRIVATEDNS 0 3600 1048354263 0 65535 @ AQID",
             Some("TYPE65000 253 0 3600 20030322173103 19700101000000 65535 example. AQID"),
         );
         assert_round_trip(

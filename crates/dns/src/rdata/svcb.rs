@@ -311,7 +311,7 @@ impl SvcParam {
                     }
                 }
                 write!(f, "{key}=")?;
-                write_char_string(&list, f)
+                write_alpn_list(&list, f)
             }
             SvcParam::NoDefaultAlpn => write!(f, "{key}"),
             SvcParam::Port(port) => write!(f, "{key}={port}"),
@@ -339,6 +339,20 @@ impl SvcParam {
             }
         }
     }
+}
+
+/// Writes the escaped alpn list as a quoted character-string, as BIND 9.18 does: like
+/// any character-string, but with spaces as `\032`.
+fn write_alpn_list(list: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str("\"")?;
+    for &b in list {
+        match b {
+            b'"' | b'\\' => write!(f, "\\{}", char::from(b))?,
+            0x21..=0x7e => write!(f, "{}", char::from(b))?,
+            _ => write!(f, "\\{b:03}")?,
+        }
+    }
+    f.write_str("\"")
 }
 
 fn write_list<T: fmt::Display>(items: &[T], f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -761,6 +775,11 @@ mod tests {
         );
         assert_round_trip(Rtype::SVCB, "1 . key5=\\000", Some("1 . ech=AA=="));
         assert_round_trip(Rtype::SVCB, r#"1 . key667="a\"b c""#, None);
+        assert_round_trip(
+            Rtype::SVCB,
+            r#"1 . alpn="a\"b,c d\009" key9="\000\255 x""#,
+            Some(r#"1 . alpn="a\"b,c\032d\009" key9="\000\255 x""#),
+        );
         assert_round_trip(
             Rtype::SVCB,
             "1 . no-default-alpn=\"\" alpn=h2",

@@ -10,9 +10,10 @@ use std::fmt;
 const SECS_PER_DAY: u64 = 86_400;
 
 /// Reads a signature time: `YYYYMMDDHHmmSS` (14 digits, UTC), or decimal seconds of at
-/// most 10 digits, as BIND tells the two forms apart. Dates run from 1970 to 9999 and are
-/// reduced modulo 2^32 (RFC 4034 §3.1.5), and a leap second `60` counts as the next
-/// minute's `00`, both as BIND reads them.
+/// most 10 digits, as BIND tells the two forms apart. Dates outside 1970–2106 are reduced
+/// modulo 2^32 (RFC 4034 §3.1.5) as BIND does for later years; earlier years are read the
+/// same way because BIND prints far-future values so (it picks the date nearest its
+/// clock). A leap second `60` counts as the next minute's `00`, as in BIND.
 pub fn parse_sig_time(text: &[u8]) -> Option<u32> {
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
@@ -28,8 +29,7 @@ pub fn parse_sig_time(text: &[u8]) -> Option<u32> {
     };
     let (year, month, day) = (num(0, 4)?, num(4, 6)?, num(6, 8)?);
     let (hour, minute, second) = (num(8, 10)?, num(10, 12)?, num(12, 14)?);
-    let valid = (1970..=9999).contains(&year)
-        && (1..=12).contains(&month)
+    let valid = (1..=12).contains(&month)
         && (1..=days_in_month(year, month)).contains(&day)
         && hour <= 23
         && minute <= 59
@@ -38,9 +38,11 @@ pub fn parse_sig_time(text: &[u8]) -> Option<u32> {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    let secs =
-        days * SECS_PER_DAY + u64::from(hour) * 3600 + u64::from(minute) * 60 + u64::from(second);
-    Some(secs as u32)
+    let secs = days * SECS_PER_DAY as i64
+        + i64::from(hour) * 3600
+        + i64::from(minute) * 60
+        + i64::from(second);
+    Some(secs.rem_euclid(1 << 32) as u32)
 }
 
 /// Prints a signature time as `YYYYMMDDHHmmSS` in UTC.
@@ -75,16 +77,17 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
-/// Days from 1970-01-01 to a date on or after it (proleptic Gregorian calendar).
-fn days_from_civil(year: u32, month: u32, day: u32) -> u64 {
-    // Count years from March so that the leap day ends the year.
-    let y = u64::from(if month <= 2 { year - 1 } else { year });
-    let m = u64::from(month);
+/// Days from 1970-01-01 to a date, negative before it (proleptic Gregorian calendar).
+fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    // Count years from March so that the leap day ends the year; the 400-year cycle
+    // added keeps everything non-negative for years from 0.
+    let y = i64::from(year) + 400 - i64::from(month <= 2);
+    let m = i64::from(month);
     let shifted_month = if month > 2 { m - 3 } else { m + 9 };
-    let day_of_year = (153 * shifted_month + 2) / 5 + u64::from(day) - 1;
+    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
     let days_to_year = y * 365 + y / 4 - y / 100 + y / 400;
-    // 719 468 days from 0000-03-01 to 1970-01-01.
-    days_to_year + day_of_year - 719_468
+    // 719 468 days from 0000-03-01 to 1970-01-01, and 146 097 in the added cycle.
+    days_to_year + day_of_year - 719_468 - 146_097
 }
 
 /// The date `days` days after 1970-01-01 (proleptic Gregorian calendar).
@@ -148,6 +151,10 @@ mod tests {
             parse_sig_time(b"20030322173160"),
             parse_sig_time(b"20030322173200")
         );
+        // BIND prints 20991231235959 (4102444799) as 1963 when its clock is in 2026.
+        assert_eq!(parse_sig_time(b"19631125173143"), Some(4_102_444_799));
+        assert_eq!(parse_sig_time(b"19691231235959"), Some(u32::MAX));
+        assert!(parse_sig_time(b"00000229000000").is_some());
         // After 2106 the value wraps modulo 2^32.
         assert_eq!(
             parse_sig_time(b"21060207062816"),
@@ -162,7 +169,6 @@ mod tests {
             "",
             "2003032217310",
             "200303221731030",
-            "19691231235959",
             "20031322173103",
             "20030001173103",
             "20030230173103",
