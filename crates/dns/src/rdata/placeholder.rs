@@ -40,14 +40,4 @@ macro_rules! placeholder {
 
 placeholder! {
     Opt = OPT,
-    Ds = DS,
-    Rrsig = RRSIG,
-    Nsec = NSEC,
-    Dnskey = DNSKEY,
-    Nsec3 = NSEC3,
-    Nsec3param = NSEC3PARAM,
-    Cds = CDS,
-    Cdnskey = CDNSKEY,
-    Svcb = SVCB,
-    Https = HTTPS,
 }
