@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::RecordData;
+use super::dnssec::Algorithm;
 use crate::encoding;
 use crate::text::{Fields, TextError, Token, parse_int};
 use crate::types::Rtype;
@@ -20,27 +21,6 @@ const CERT_TYPES: [(u16, &str); 10] = [
     (8, "IACPKIX"),
     (253, "URI"),
     (254, "OID"),
-];
-
-/// DNSSEC algorithm mnemonics a CERT algorithm may be written as (RFC 4398 §2.1 uses the
-/// DNSSEC algorithm registry), named as BIND names them.
-const ALGORITHMS: [(u8, &str); 16] = [
-    (1, "RSAMD5"),
-    (2, "DH"),
-    (3, "DSA"),
-    (5, "RSASHA1"),
-    (6, "NSEC3DSA"),
-    (7, "NSEC3RSASHA1"),
-    (8, "RSASHA256"),
-    (10, "RSASHA512"),
-    (12, "ECCGOST"),
-    (13, "ECDSAP256SHA256"),
-    (14, "ECDSAP384SHA384"),
-    (15, "ED25519"),
-    (16, "ED448"),
-    (252, "INDIRECT"),
-    (253, "PRIVATEDNS"),
-    (254, "PRIVATEOID"),
 ];
 
 /// A certificate or certificate revocation list (RFC 4398 §2).
@@ -139,7 +119,9 @@ impl RecordData for Cert {
         let cert_type = number_or_mnemonic(&t, &CERT_TYPES, "certificate type")?;
         let key_tag = f.u16("key tag")?;
         let t = f.word("algorithm")?;
-        let algorithm = number_or_mnemonic(&t, &ALGORITHMS, "algorithm")?;
+        let algorithm = Algorithm::from_text(t.text)
+            .ok_or_else(|| t.error(format!("unknown algorithm '{}'", t.lossy())))?
+            .0;
         Ok(Cert {
             cert_type,
             key_tag,
@@ -151,7 +133,11 @@ impl RecordData for Cert {
     fn fmt_text(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_number_or_mnemonic(self.cert_type, &CERT_TYPES, f)?;
         write!(f, " {} ", self.key_tag)?;
-        write_number_or_mnemonic(self.algorithm, &ALGORITHMS, f)?;
+        // RFC 4398 §2.1 takes the DNSSEC algorithm registry; BIND prints its mnemonic.
+        match Algorithm(self.algorithm).mnemonic() {
+            Some(name) => f.write_str(name)?,
+            None => write!(f, "{}", self.algorithm)?,
+        }
         f.write_str(" ")?;
         encoding::base64_encode(&self.certificate, f)
     }
