@@ -1,0 +1,51 @@
+//! zdns-auth: the authoritative engine.
+//!
+//! [`Answerer`] is what the network edge calls for every query: bytes in, bytes out,
+//! time and client facts passed in, so the core stays sans-I/O and deterministic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+use std::net::SocketAddr;
+
+/// How a query arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP: answers are limited to the negotiated payload size and may be truncated.
+    Udp,
+    /// TCP or another stream transport: answers up to 65535 bytes, transfers allowed.
+    Stream,
+}
+
+/// The facts about a query that do not come from its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryContext {
+    /// The client's address and port.
+    pub client: SocketAddr,
+    /// How the query arrived.
+    pub transport: Transport,
+    /// Wall-clock time in seconds since the Unix epoch (cookies, RRL, TSIG).
+    pub now: u64,
+}
+
+/// What the edge must do with a query after [`Answerer::answer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send the bytes written into the output buffer.
+    Reply,
+    /// Send nothing (rate limited without slip, or a message that is not a query).
+    Drop,
+}
+
+/// The answering core as the network edge sees it.
+pub trait Answerer: Send + Sync {
+    /// Answers one query. `out` is cleared and receives the response when the outcome is
+    /// [`Outcome::Reply`]. Never panics, whatever `query` holds.
+    fn answer(&self, query: &[u8], ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome;
+}
