@@ -20,6 +20,7 @@
 )]
 
 pub mod encoding;
+pub mod message;
 pub mod name;
 pub mod rdata;
 pub mod record;
@@ -27,6 +28,7 @@ pub mod text;
 pub mod types;
 pub mod wire;
 
+pub use message::Message;
 pub use name::Name;
 pub use rdata::{RData, RecordData};
 pub use record::Record;

@@ -15,15 +15,17 @@ use crate::wire::{WireError, WireReader, WireWriter};
 
 mod basic;
 mod bitmap;
+mod opt;
 mod placeholder;
 
 pub use basic::{A, Aaaa, Cname, Dname, Mx, Ns, Ptr, Soa, Spf, Txt};
 pub use bitmap::TypeBitmap;
+pub use opt::Opt;
 pub use placeholder::{
     Caa, Cdnskey, Cds, Cert, Content, Csync, Dao, Dhcid, Dnskey, Ds, Econ, Hinfo, Https, Id,
-    Ipseckey, Loc, Mesh, Multisig, Naptr, Nsec, Nsec3, Nsec3param, Openpgpkey, Opt, Pqs, Rrsig,
-    Smimea, Srv, Sshfp, Svcb, Tkey, Tlsa, Tsig, Uri, Web4, Web4content, Web4dht, Web4mesh,
-    Web4owner, Zk, Zonemd,
+    Ipseckey, Loc, Mesh, Multisig, Naptr, Nsec, Nsec3, Nsec3param, Openpgpkey, Pqs, Rrsig, Smimea,
+    Srv, Sshfp, Svcb, Tkey, Tlsa, Tsig, Uri, Web4, Web4content, Web4dht, Web4mesh, Web4owner, Zk,
+    Zonemd,
 };
 
 /// The record data of one record type.

@@ -44,7 +44,6 @@ placeholder! {
     Srv = SRV,
     Naptr = NAPTR,
     Cert = CERT,
-    Opt = OPT,
     Ds = DS,
     Sshfp = SSHFP,
     Ipseckey = IPSECKEY,
