@@ -1,5 +1,7 @@
 //! Proves that `QueryView::parse` does not allocate, with a global allocator that counts
 //! the allocations made by the current thread.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 // A global allocator can only be written with `unsafe impl GlobalAlloc`; it forwards to
 // the system allocator unchanged.
 #![allow(unsafe_code)]

@@ -1,5 +1,7 @@
 //! Property tests of messages: arbitrary valid messages survive the wire, and arbitrary
 //! bytes never make the parsers panic.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -1,4 +1,6 @@
 //! Property tests of names: presentation and wire forms round-trip for arbitrary labels.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use lib_dns::Name;
 use lib_dns::wire::{NameKind, WireReader, WireWriter};
