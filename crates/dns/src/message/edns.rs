@@ -78,16 +78,22 @@ impl Edns {
                 reason: "EDNS taken from a record that is not OPT",
             });
         };
-        let [ext_rcode, version, flags_hi, flags_lo] = record.ttl.to_be_bytes();
-        Ok((
+        Ok(Edns::from_fields(record.class, record.ttl, options.clone()))
+    }
+
+    /// Decodes the fields of an OPT record: CLASS, TTL and options. Returns the EDNS facts
+    /// and the upper 8 bits of the rcode.
+    pub fn from_fields(class: Class, ttl: u32, options: Vec<EdnsOption>) -> (Edns, u8) {
+        let [ext_rcode, version, flags_hi, flags_lo] = ttl.to_be_bytes();
+        (
             Edns {
-                udp_payload_size: record.class.0,
+                udp_payload_size: class.0,
                 version,
                 flags: u16::from_be_bytes([flags_hi, flags_lo]),
-                options: options.clone(),
+                options,
             },
             ext_rcode,
-        ))
+        )
     }
 
     /// The OPT record for these facts and the given (12-bit) rcode.

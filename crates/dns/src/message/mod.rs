@@ -20,7 +20,8 @@ pub use header::{Flags, HEADER_LEN, Header};
 pub use option::{ClientSubnet, Cookie, EdnsOption, ExtendedError};
 pub use view::{EdnsView, QueryView};
 
-use crate::name::Name;
+use crate::name::{MAX_NAME_LEN, Name};
+use crate::rdata::{Opt, RData};
 use crate::record::Record;
 use crate::types::{Class, Opcode, Rcode, Rtype};
 use crate::wire::{WireError, WireReader, WireWriter};
@@ -170,31 +171,29 @@ impl Message {
     /// and there may be at most one OPT record, in the additional section, owned by the
     /// root (RFC 6891 §6.1.1). Any error here calls for FORMERR.
     pub fn parse(msg: &[u8]) -> Result<Message, WireError> {
-        let mut r = WireReader::new(msg);
-        let header = Header::parse(&mut r)?;
+        let mut r = SectionReader {
+            r: WireReader::new(msg),
+            name: [0u8; MAX_NAME_LEN],
+            opt: None,
+        };
+        let header = Header::parse(&mut r.r)?;
         let mut questions =
-            Vec::with_capacity(capacity(header.qdcount, r.remaining(), MIN_QUESTION_LEN));
+            Vec::with_capacity(capacity(header.qdcount, r.r.remaining(), MIN_QUESTION_LEN));
         for _ in 0..header.qdcount {
-            questions.push(Question::parse_wire(&mut r)?);
+            questions.push(Question {
+                qname: r.name()?,
+                qtype: Rtype(r.r.u16()?),
+                qclass: Class(r.r.u16()?),
+            });
         }
-        let answers = parse_section(&mut r, header.ancount, Section::Answer)?;
-        let authority = parse_section(&mut r, header.nscount, Section::Authority)?;
-        let mut additional = parse_section(&mut r, header.arcount, Section::Additional)?;
-        r.finish()?;
-
-        let mut edns = None;
-        let mut ext_rcode = 0u8;
-        if let Some(at) = additional.iter().position(|rec| rec.rtype() == Rtype::OPT) {
-            let opt = additional.remove(at);
-            if additional.iter().any(|rec| rec.rtype() == Rtype::OPT) {
-                return Err(WireError::BadMessage {
-                    reason: "more than one OPT record",
-                });
-            }
-            let (e, ext) = Edns::from_record(&opt)?;
-            edns = Some(e);
-            ext_rcode = ext;
-        }
+        let answers = r.section(header.ancount, Section::Answer)?;
+        let authority = r.section(header.nscount, Section::Authority)?;
+        let additional = r.section(header.arcount, Section::Additional)?;
+        r.r.finish()?;
+        let (edns, ext_rcode) = match r.opt {
+            Some((edns, ext)) => (Some(edns), ext),
+            None => (None, 0),
+        };
         Ok(Message {
             id: header.id,
             opcode: header.opcode,
@@ -285,22 +284,65 @@ fn capacity(count: u16, remaining: usize, min_len: usize) -> usize {
     usize::from(count).min(remaining / min_len)
 }
 
-fn parse_section(
-    r: &mut WireReader<'_>,
-    count: u16,
-    section: Section,
-) -> Result<Vec<Record>, WireError> {
-    let mut records = Vec::with_capacity(capacity(count, r.remaining(), MIN_RECORD_LEN));
-    for _ in 0..count {
-        let rec = Record::parse_wire(r)?;
-        if rec.rtype() == Rtype::OPT && section != Section::Additional {
-            return Err(WireError::BadMessage {
-                reason: "OPT record outside the additional section",
-            });
-        }
-        records.push(rec);
+/// Reads the sections of a message, decompressing names through one buffer and taking
+/// the OPT record out of the additional section.
+struct SectionReader<'a> {
+    r: WireReader<'a>,
+    name: [u8; MAX_NAME_LEN],
+    opt: Option<(Edns, u8)>,
+}
+
+impl SectionReader<'_> {
+    /// Reads a possibly compressed name into the buffer, returning its length.
+    fn name_len(&mut self) -> Result<usize, WireError> {
+        self.r.name_into(&mut self.name)
     }
-    Ok(records)
+
+    fn name(&mut self) -> Result<Name, WireError> {
+        let len = self.name_len()?;
+        Ok(Name::from_valid_wire(
+            self.name.get(..len).unwrap_or_default().to_vec(),
+        ))
+    }
+
+    fn section(&mut self, count: u16, section: Section) -> Result<Vec<Record>, WireError> {
+        let mut records = Vec::with_capacity(capacity(count, self.r.remaining(), MIN_RECORD_LEN));
+        for _ in 0..count {
+            // RFC 1035 §4.1.3: owner, TYPE, CLASS, TTL, RDLENGTH, RDATA.
+            let owner_len = self.name_len()?;
+            let rtype = Rtype(self.r.u16()?);
+            let class = Class(self.r.u16()?);
+            let ttl = self.r.u32()?;
+            let len = usize::from(self.r.u16()?);
+            let mut rdata = self.r.sub(len)?;
+            let data = RData::parse_wire(rtype, &mut rdata)?;
+            let RData::Opt(Opt(options)) = data else {
+                records.push(Record {
+                    owner: Name::from_valid_wire(
+                        self.name.get(..owner_len).unwrap_or_default().to_vec(),
+                    ),
+                    class,
+                    ttl,
+                    data,
+                });
+                continue;
+            };
+            // RFC 6891 §6.1.1: one OPT record at most, in the additional section, owned
+            // by the root.
+            let reason = if section != Section::Additional {
+                "OPT record outside the additional section"
+            } else if self.opt.is_some() {
+                "more than one OPT record"
+            } else if owner_len != 1 {
+                "OPT record owner is not the root"
+            } else {
+                self.opt = Some(Edns::from_fields(class, ttl, options));
+                continue;
+            };
+            return Err(WireError::BadMessage { reason });
+        }
+        Ok(records)
+    }
 }
 
 /// Writes whole RRsets (runs of records with the same owner, type and class) while they
