@@ -27,6 +27,10 @@ impl fmt::Display for Message {
         for name in self.flags.names() {
             write!(f, " {name}")?;
         }
+        // The reserved Z bit, shown as dig does: the flag word's bits 4-6 that must be zero.
+        if self.flags.z {
+            f.write_str("; MBZ: 0x4")?;
+        }
         writeln!(
             f,
             "; QUERY: {}, ANSWER: {}, AUTHORITY: {}, ADDITIONAL: {}",
@@ -159,7 +163,12 @@ fn write_option(option: &EdnsOption, f: &mut fmt::Formatter<'_>) -> fmt::Result 
                 write!(f, " {}.{} secs", t / 10, t % 10)?;
             }
         }
-        EdnsOption::Padding(p) => write!(f, "; PAD: ({} bytes)", p.len())?,
+        EdnsOption::Padding(p) => {
+            f.write_str("; PAD:")?;
+            if !p.is_empty() {
+                write!(f, " ({} bytes)", p.len())?;
+            }
+        }
         EdnsOption::ExtendedError(e) => {
             write!(f, "; EDE: {}", e.info_code)?;
             if let Some(name) = ede_name(e.info_code) {

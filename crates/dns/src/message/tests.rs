@@ -540,3 +540,105 @@ fn dig_style_long_names_and_flags() {
     let none = Message::new(1).to_string();
     assert!(none.contains(";; flags:; QUERY: 0,"));
 }
+
+/// Edge cases checked against dig 9.18 printing responses built by dnspython.
+#[test]
+fn dig_style_edge_cases() {
+    let mut m = Message::new(2);
+    m.flags = Flags::from_bits(0x82d0);
+    let text = m.to_string();
+    assert!(
+        text.contains(";; flags: qr tc ra cd; MBZ: 0x4; QUERY: 0,"),
+        "{text}"
+    );
+    m.edns = Some(Edns {
+        options: vec![
+            EdnsOption::ExtendedError(ExtendedError::new(49, "x")),
+            EdnsOption::ExtendedError(ExtendedError::new(0, "caf\u{e9}")),
+            EdnsOption::TcpKeepalive(None),
+            EdnsOption::Nsid(vec![]),
+            EdnsOption::Unknown {
+                code: 65002,
+                data: vec![],
+            },
+            EdnsOption::ClientSubnet(
+                ClientSubnet::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, 0).unwrap(),
+            ),
+            EdnsOption::ClientSubnet(
+                ClientSubnet::new(IpAddr::V4(Ipv4Addr::new(10, 1, 240, 0)), 20, 32).unwrap(),
+            ),
+            EdnsOption::padding(0),
+        ],
+        ..Edns::default()
+    });
+    let text = m.to_string();
+    let opt: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("; EDNS"))
+        .skip(1)
+        .collect();
+    assert_eq!(
+        opt,
+        [
+            "; EDE: 49: (x)",
+            "; EDE: 0 (Other): (caf\u{e9})",
+            "; TCP KEEPALIVE:",
+            "; NSID:",
+            "; OPT=65002:",
+            "; CLIENT-SUBNET: 0.0.0.0/0/0",
+            "; CLIENT-SUBNET: 10.1.240.0/20/32",
+            "; PAD:",
+        ]
+    );
+}
+
+#[test]
+fn edns_record_conversion() {
+    let mut e = Edns {
+        version: 1,
+        ..Edns::default()
+    };
+    e.set_dnssec_ok(true);
+    e.options.push(EdnsOption::Nsid(b"x".to_vec()));
+    let rec = e.to_record(Rcode::BADCOOKIE);
+    assert_eq!(rec.ttl, 0x0101_8000);
+    assert_eq!(rec.class, Class(1232));
+    let (back, ext) = Edns::from_record(&rec).unwrap();
+    assert_eq!(back, e);
+    assert_eq!(
+        Rcode::from_parts(Rcode::BADCOOKIE.header_bits(), ext),
+        Rcode::BADCOOKIE
+    );
+    // The record and the direct writer agree, and the length is known up front.
+    let mut w1 = WireWriter::plain();
+    rec.write_wire(&mut w1).unwrap();
+    let mut w2 = WireWriter::plain();
+    e.write_wire(Rcode::BADCOOKIE, &mut w2).unwrap();
+    assert_eq!(w1.as_bytes(), w2.as_bytes());
+    assert_eq!(w2.len(), e.wire_len());
+
+    let mut not_root = rec.clone();
+    not_root.owner = name("a.");
+    assert!(Edns::from_record(&not_root).is_err());
+    assert!(Edns::from_record(&a("a.", 1, [1, 2, 3, 4])).is_err());
+    e.set_dnssec_ok(false);
+    assert_eq!(e.flags, 0);
+}
+
+#[test]
+fn question_wire_round_trip() {
+    let q = Question {
+        qname: name("Example.ORG."),
+        qtype: Rtype::CAA,
+        qclass: Class::CH,
+    };
+    let mut w = WireWriter::message(512);
+    q.write_wire(&mut w).unwrap();
+    q.write_wire(&mut w).unwrap();
+    let bytes = w.into_bytes();
+    assert_eq!(bytes.len(), 13 + 4 + 2 + 4);
+    let mut r = WireReader::new(&bytes);
+    assert_eq!(Question::parse_wire(&mut r).unwrap(), q);
+    assert_eq!(Question::parse_wire(&mut r).unwrap(), q);
+    assert!(r.is_empty());
+}
