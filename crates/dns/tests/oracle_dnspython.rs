@@ -17,7 +17,7 @@ use lib_dns::wire::WireWriter;
 /// Builds the messages and prints, for each, its wire form and a description of what it
 /// holds; with `check`, reads pairs of hex messages and compares them.
 const SCRIPT: &str = r#"
-import sys, dns.message, dns.edns, dns.rrset, dns.flags, dns.rcode, dns.opcode, dns.name
+import sys, dns.update, dns.message, dns.edns, dns.rrset, dns.flags, dns.rcode, dns.opcode, dns.name
 
 def rr(name, ttl, rdtype, *rdatas, rdclass="IN"):
     return dns.rrset.from_text(name, ttl, rdclass, rdtype, *rdatas)
@@ -85,6 +85,15 @@ def build():
     many.use_edns(0, 0, 1400)
     msgs.append(many)
 
+    up = dns.update.UpdateMessage("example.", id=8)
+    up.present("must-exist", "A")
+    up.absent("must-not-exist")
+    up.add("new", 300, "AAAA", "2001:db8::1")
+    up.delete("old", "MX")
+    up.delete("gone", "A", "192.0.2.9")
+    up.delete("everything")
+    msgs.append(up)
+
     upd = dns.message.Message(id=7)
     upd.set_opcode(dns.opcode.NOTIFY)
     upd.flags |= dns.flags.AA
@@ -99,9 +108,14 @@ def describe(m):
         out.append("Q %s %d %d" % (q.name.to_text(), q.rdtype, q.rdclass))
     for title, sec in (("AN", m.answer), ("NS", m.authority), ("AR", m.additional)):
         for rrset in sec:
+            # In UPDATE, dnspython keeps the wire class ANY/NONE in `deleting`.
+            rdclass = rrset.deleting if rrset.deleting is not None else rrset.rdclass
+            if len(rrset) == 0:
+                out.append("%s %s %d %d %d \\# 0" % (title, rrset.name.to_text(), rrset.ttl,
+                    rdclass, rrset.rdtype))
             for rd in rrset:
                 out.append("%s %s %d %d %d %s" % (title, rrset.name.to_text(), rrset.ttl,
-                    rrset.rdclass, rrset.rdtype, rd.to_generic().to_text().lower()))
+                    rdclass, rrset.rdtype, rd.to_generic().to_text().lower()))
     if m.edns >= 0:
         out.append("EDNS %d %d %d" % (m.edns, m.payload, m.ednsflags & 0xffff))
         for o in m.options:

@@ -21,7 +21,7 @@ pub use option::{ClientSubnet, Cookie, EdnsOption, ExtendedError};
 pub use view::{EdnsView, QueryView};
 
 use crate::name::{MAX_NAME_LEN, Name};
-use crate::rdata::{Opt, RData};
+use crate::rdata::{Opt, RData, UnknownRdata};
 use crate::record::Record;
 use crate::types::{Class, Opcode, Rcode, Rtype};
 use crate::wire::{WireError, WireReader, WireWriter};
@@ -315,7 +315,16 @@ impl SectionReader<'_> {
             let ttl = self.r.u32()?;
             let len = usize::from(self.r.u16()?);
             let mut rdata = self.r.sub(len)?;
-            let data = RData::parse_wire(rtype, &mut rdata)?;
+            // RFC 2136 §2.4.1, §2.5.2: in UPDATE, class ANY with no data means "the whole
+            // RRset"; there is nothing to decode, so it is kept as empty opaque data.
+            let data = if len == 0 && class == Class::ANY && rtype != Rtype::OPT {
+                RData::Unknown(UnknownRdata {
+                    rtype,
+                    data: Vec::new(),
+                })
+            } else {
+                RData::parse_wire(rtype, &mut rdata)?
+            };
             let RData::Opt(Opt(options)) = data else {
                 records.push(Record {
                     owner: Name::from_valid_wire(

@@ -642,3 +642,22 @@ fn question_wire_round_trip() {
     assert_eq!(Question::parse_wire(&mut r).unwrap(), q);
     assert!(r.is_empty());
 }
+
+#[test]
+fn update_delete_rrset_with_empty_data() {
+    // UPDATE for zone example.: delete the A RRset of www (class ANY, no data).
+    let mut msg = vec![0, 1, 0x28, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+    msg.extend_from_slice(b"\x07example\x00\x00\x06\x00\x01");
+    msg.extend_from_slice(&[
+        3, b'w', b'w', b'w', 0xc0, 12, 0, 1, 0, 255, 0, 0, 0, 0, 0, 0,
+    ]);
+    let m = Message::parse(&msg).unwrap();
+    assert_eq!(m.opcode, Opcode::UPDATE);
+    let rec = &m.authority[0];
+    assert_eq!((rec.rtype(), rec.class), (Rtype::A, Class::ANY));
+    assert_eq!(m.to_wire(512).unwrap(), msg);
+    // Empty A data in class IN is still an error.
+    let at = msg.len() - 7;
+    msg[at] = 1;
+    assert!(Message::parse(&msg).is_err());
+}
