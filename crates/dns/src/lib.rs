@@ -20,6 +20,7 @@
 )]
 
 pub mod encoding;
+pub mod message;
 pub mod name;
 pub mod rdata;
 pub mod record;
@@ -29,6 +30,7 @@ pub mod tsig;
 pub mod types;
 pub mod wire;
 
+pub use message::Message;
 pub use name::Name;
 pub use rdata::{RData, RecordData};
 pub use record::Record;
