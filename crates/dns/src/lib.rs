@@ -26,6 +26,7 @@ pub mod record;
 pub mod text;
 pub mod types;
 pub mod wire;
+pub mod zone;
 
 pub use name::Name;
 pub use rdata::{RData, RecordData};
