@@ -29,6 +29,7 @@ pub mod text;
 pub mod tsig;
 pub mod types;
 pub mod wire;
+pub mod zone;
 
 pub use message::Message;
 pub use name::Name;

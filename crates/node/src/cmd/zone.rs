@@ -1,17 +1,23 @@
 //! `zdns zone check|fmt`: validate a zone file, or print it in canonical form.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use lib_dns::zone::{FsIncludes, Zone};
+use lib_dns::{Class, Name};
 
 /// Zone file subcommands.
 #[derive(Subcommand)]
 pub enum ZoneCommand {
-    /// Check a zone file: exit 0 if valid, otherwise print one `FILE:LINE:COL: message` line
-    /// per error and exit 1.
+    /// Check a zone file: exit 0 if valid (warnings go to stderr), otherwise print one
+    /// `FILE:LINE:COL: message` line per error on stderr and exit 1.
     Check(ZoneArgs),
-    /// Print a zone file in canonical presentation format on stdout.
+    /// Print a zone file in canonical form on stdout: one record per line, absolute
+    /// names, explicit TTL and class, sorted in DNSSEC canonical order, duplicates
+    /// removed. An invalid zone prints its errors on stderr and exits 1.
     Fmt(ZoneArgs),
 }
 
@@ -20,17 +26,102 @@ pub enum ZoneCommand {
 pub struct ZoneArgs {
     /// The zone file.
     pub file: PathBuf,
-    /// The zone's origin (default: the file's `$ORIGIN`, or its name without `.zone`).
+    /// The zone's origin. Default: the file name without a final `.zone`, `.db` or
+    /// `.txt` (`example.com.zone` -> `example.com.`); a name without dots is refused,
+    /// so a file like `db.local` needs `--origin`.
     #[arg(long)]
     pub origin: Option<String>,
 }
 
 /// Runs a zone subcommand.
 pub fn run(cmd: ZoneCommand) -> ExitCode {
-    match cmd {
-        ZoneCommand::Check(_) | ZoneCommand::Fmt(_) => {
-            eprintln!("zdns zone: not built yet");
+    let (args, fmt) = match cmd {
+        ZoneCommand::Check(a) => (a, false),
+        ZoneCommand::Fmt(a) => (a, true),
+    };
+    match load(&args, fmt) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            if let Some(m) = message {
+                eprintln!("zdns zone: {m}");
+            }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Reads, checks and (for `fmt`) prints the zone. `Err(None)`: errors already printed.
+fn load(args: &ZoneArgs, fmt: bool) -> Result<(), Option<String>> {
+    let origin = origin(args)?;
+    let file = File::open(&args.file)
+        .map_err(|e| Some(format!("cannot open {}: {e}", args.file.display())))?;
+    let input = BufReader::with_capacity(1 << 16, file);
+    let name = args.file.to_string_lossy();
+    let mut loaded = Zone::read(origin, Class::IN, &name, input, &mut FsIncludes);
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    let read_ok = !diagnostics.iter().any(|d| d.is_error());
+    if read_ok {
+        diagnostics.extend(loaded.zone.check());
+    }
+    let stderr = io::stderr();
+    let mut err = BufWriter::new(stderr.lock());
+    for d in &diagnostics {
+        let _ = writeln!(err, "{d}");
+    }
+    let _ = err.flush();
+    if diagnostics.iter().any(|d| d.is_error()) {
+        return Err(None);
+    }
+    if fmt {
+        let stdout = io::stdout();
+        let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+        loaded
+            .zone
+            .write_canonical(&mut out)
+            .and_then(|()| out.flush())
+            .map_err(|e| Some(format!("cannot write: {e}")))?;
+    }
+    Ok(())
+}
+
+/// `--origin`, or the origin derived from the file name.
+fn origin(args: &ZoneArgs) -> Result<Name, Option<String>> {
+    if let Some(o) = &args.origin {
+        return Name::parse(o).map_err(|e| Some(format!("bad --origin '{o}': {e}")));
+    }
+    derive_origin(&args.file).ok_or_else(|| {
+        Some(format!(
+            "cannot derive the origin from the file name '{}'; give --origin NAME",
+            args.file.display()
+        ))
+    })
+}
+
+/// `example.com.zone` / `example.com.db` / `example.com` -> `example.com.`; names
+/// without a dot (after removing the suffix) are not taken as origins.
+fn derive_origin(path: &Path) -> Option<Name> {
+    let stem = path.file_name()?.to_str()?;
+    let stem = [".zone", ".db", ".txt"]
+        .iter()
+        .find_map(|s| stem.strip_suffix(s))
+        .unwrap_or(stem);
+    if !stem.trim_end_matches('.').contains('.') {
+        return None;
+    }
+    Name::parse(stem).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_from_file_name() {
+        let o = |p: &str| derive_origin(Path::new(p)).map(|n| n.to_string());
+        assert_eq!(o("/x/example.com.zone").as_deref(), Some("example.com."));
+        assert_eq!(o("example.com.db").as_deref(), Some("example.com."));
+        assert_eq!(o("sub.example.test").as_deref(), Some("sub.example.test."));
+        assert_eq!(o("zone.db"), None);
+        assert_eq!(o("sovereign.zone"), None);
     }
 }

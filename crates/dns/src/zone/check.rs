@@ -1,0 +1,339 @@
+//! Zone-level checks on a loaded zone, with the conditions and ratings of BIND's
+//! `named-checkzone`: the SOA (exactly one, at the apex), NS at the apex, addresses for
+//! in-zone name servers, CNAME exclusivity (RFC 2181 §10.1, RFC 4035 §2.5), singleton
+//! types, TTLs within an RRset (RFC 2181 §5.2), and data occluded by a delegation or a
+//! DNAME (RFC 6672 §2.4).
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use super::Zone;
+use super::diagnostic::{Diagnostic, Severity};
+use super::hash::FxBuild;
+use crate::rdata::RData;
+use crate::types::Rtype;
+
+/// An owner name's wire form, compared and hashed ignoring ASCII case.
+#[derive(Clone, Copy)]
+struct Key<'a>(&'a [u8]);
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for Key<'_> {}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut chunks = self.0.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            w.make_ascii_lowercase();
+            state.write_u64(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+    }
+}
+
+impl<'a> Key<'a> {
+    /// The parent name's key, or `None` at the root.
+    fn parent(self) -> Option<Key<'a>> {
+        let len = usize::from(*self.0.first()?);
+        if len == 0 {
+            return None;
+        }
+        self.0.get(len + 1..).map(Key)
+    }
+}
+
+/// What one owner name holds.
+#[derive(Clone, Copy)]
+struct Owner {
+    /// The first record read at this name.
+    first: u32,
+    flags: u16,
+}
+
+const CNAME: u16 = 1;
+/// Data that may not stand beside a CNAME.
+const NOT_WITH_CNAME: u16 = 1 << 1;
+const NS: u16 = 1 << 2;
+const ADDRESS: u16 = 1 << 3;
+const DNAME: u16 = 1 << 4;
+/// Anything but A and AAAA (not glue when below a delegation).
+const NOT_GLUE: u16 = 1 << 5;
+/// Anything but NS, DS, RRSIG and NSEC (occluded at a delegation point).
+const NOT_AT_CUT: u16 = 1 << 6;
+/// CNAME and other data reported already.
+const REPORTED: u16 = 1 << 7;
+
+fn flags_of(t: Rtype) -> u16 {
+    let mut f = match t {
+        Rtype::CNAME => CNAME,
+        Rtype::NS => NS,
+        Rtype::A | Rtype::AAAA => ADDRESS,
+        Rtype::DNAME => DNAME,
+        _ => 0,
+    };
+    if t != Rtype::CNAME && !t.may_coexist_with_cname() {
+        f |= NOT_WITH_CNAME;
+    }
+    if !matches!(t, Rtype::A | Rtype::AAAA) {
+        f |= NOT_GLUE;
+    }
+    if !matches!(t, Rtype::NS | Rtype::DS | Rtype::RRSIG | Rtype::NSEC) {
+        f |= NOT_AT_CUT;
+    }
+    f
+}
+
+/// A finding, kept with its record index so the list can be sorted.
+struct Finding {
+    at: usize,
+    severity: Severity,
+    message: String,
+}
+
+impl Zone {
+    /// Checks the zone as `named-checkzone` does and returns what it found, errors and
+    /// warnings in file order. Where BIND repairs the zone on loading, so does this:
+    /// records whose TTL differs from the first of their RRset get that TTL
+    /// (RFC 2181 §5.2).
+    pub fn check(&mut self) -> Vec<Diagnostic> {
+        let mut findings = Vec::new();
+        let mut ttl_fixes = Vec::new();
+        let owners = self.scan(&mut findings, &mut ttl_fixes);
+        self.check_apex(&owners, &mut findings);
+        self.check_name_servers(&owners, &mut findings);
+        self.check_occlusion(&owners, &mut findings);
+        drop(owners);
+        for (i, ttl) in ttl_fixes {
+            if let Some(r) = self.records.get_mut(i) {
+                r.ttl = ttl;
+            }
+        }
+        findings.sort_by_key(|f| f.at);
+        findings
+            .into_iter()
+            .map(|f| self.diagnostic_at(f.at, f.severity, f.message))
+            .collect()
+    }
+
+    /// One pass over the records: per-owner summaries, RRset TTLs, singletons, CNAME
+    /// exclusivity and SOA placement.
+    fn scan(
+        &self,
+        findings: &mut Vec<Finding>,
+        ttl_fixes: &mut Vec<(usize, u32)>,
+    ) -> HashMap<Key<'_>, Owner, FxBuild> {
+        let mut owners: HashMap<Key<'_>, Owner, FxBuild> = HashMap::default();
+        let mut rrsets: HashMap<(Key<'_>, Rtype), u32, FxBuild> = HashMap::default();
+        owners.reserve(self.records.len());
+        rrsets.reserve(self.records.len());
+        for (i, r) in self.records.iter().enumerate() {
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            let key = Key(r.owner.as_wire());
+            let rtype = r.rtype();
+            let first = *rrsets.entry((key, rtype)).or_insert(index);
+            if first != index
+                && let Some(prior) = usize::try_from(first)
+                    .ok()
+                    .and_then(|f| self.records.get(f))
+            {
+                if prior.ttl != r.ttl {
+                    findings.push(Finding {
+                        at: i,
+                        severity: Severity::Warning,
+                        message: format!("TTL set to prior TTL ({})", prior.ttl),
+                    });
+                    ttl_fixes.push((i, prior.ttl));
+                }
+                let singleton = matches!(rtype, Rtype::CNAME | Rtype::SOA | Rtype::DNAME);
+                if singleton && prior.data != r.data {
+                    findings.push(Finding {
+                        at: i,
+                        severity: Severity::Error,
+                        message: format!("{}: multiple RRs of singleton type {rtype}", r.owner),
+                    });
+                }
+            }
+            let add = flags_of(rtype);
+            let owner = owners.entry(key).or_insert(Owner {
+                first: index,
+                flags: 0,
+            });
+            let had = owner.flags;
+            owner.flags |= add;
+            let conflict = (had & CNAME != 0 && add & NOT_WITH_CNAME != 0)
+                || (add & CNAME != 0 && had & NOT_WITH_CNAME != 0);
+            if conflict && had & REPORTED == 0 {
+                owner.flags |= REPORTED;
+                findings.push(Finding {
+                    at: i,
+                    severity: Severity::Error,
+                    message: format!("{}: CNAME and other data", r.owner),
+                });
+            }
+            if rtype == Rtype::SOA && r.owner != self.origin {
+                findings.push(Finding {
+                    at: i,
+                    severity: Severity::Error,
+                    message: format!("SOA record not at top of zone ({})", r.owner),
+                });
+            }
+        }
+        owners
+    }
+
+    /// An SOA and NS records at the apex.
+    fn check_apex(&self, owners: &HashMap<Key<'_>, Owner, FxBuild>, findings: &mut Vec<Finding>) {
+        let apex = owners.get(&Key(self.origin.as_wire()));
+        let has_soa = self
+            .records
+            .iter()
+            .any(|r| r.rtype() == Rtype::SOA && r.owner == self.origin);
+        let at = apex.map_or(0, |o| usize::try_from(o.first).unwrap_or(0));
+        if !has_soa {
+            findings.push(Finding {
+                at,
+                severity: Severity::Error,
+                message: format!("zone {}: has no SOA record at the apex", self.origin),
+            });
+        }
+        if apex.is_none_or(|o| o.flags & NS == 0) {
+            findings.push(Finding {
+                at,
+                severity: Severity::Error,
+                message: format!("zone {}: has no NS records at the apex", self.origin),
+            });
+        }
+    }
+
+    /// In-zone name servers need addresses; below a delegation they need glue.
+    fn check_name_servers(
+        &self,
+        owners: &HashMap<Key<'_>, Owner, FxBuild>,
+        findings: &mut Vec<Finding>,
+    ) {
+        for (i, r) in self.records.iter().enumerate() {
+            let RData::Ns(ns) = &r.data else {
+                continue;
+            };
+            let target = &ns.0;
+            if !target.is_subdomain_of(&self.origin) {
+                continue;
+            }
+            let key = Key(target.as_wire());
+            let has_address = owners.get(&key).is_some_and(|o| o.flags & ADDRESS != 0);
+            if has_address {
+                continue;
+            }
+            let below_cut = self.cut_above(owners, key).is_some();
+            let (severity, message) = if below_cut {
+                (
+                    Severity::Warning,
+                    format!(
+                        "{}/NS '{target}' (below a delegation) has no glue (A or AAAA)",
+                        r.owner
+                    ),
+                )
+            } else {
+                (
+                    Severity::Error,
+                    format!("NS '{target}' has no address records (A or AAAA)"),
+                )
+            };
+            findings.push(Finding {
+                at: i,
+                severity,
+                message,
+            });
+        }
+    }
+
+    /// The nearest strict ancestor of `key` below the apex that is a delegation point
+    /// (has NS), or one at or below the apex with a DNAME: `(ancestor's first record,
+    /// is a DNAME)`.
+    fn cut_above(
+        &self,
+        owners: &HashMap<Key<'_>, Owner, FxBuild>,
+        key: Key<'_>,
+    ) -> Option<(u32, bool)> {
+        let apex_len = self.origin.wire_len();
+        let mut k = key;
+        while k.0.len() > apex_len {
+            k = k.parent()?;
+            if let Some(o) = owners.get(&k) {
+                if o.flags & DNAME != 0 {
+                    return Some((o.first, true));
+                }
+                if o.flags & NS != 0 && k.0.len() > apex_len {
+                    return Some((o.first, false));
+                }
+            }
+        }
+        None
+    }
+
+    /// Data hidden by a delegation (other than glue) or by a DNAME (RFC 6672 §2.4).
+    /// BIND loads such zones; they are warnings.
+    fn check_occlusion(
+        &self,
+        owners: &HashMap<Key<'_>, Owner, FxBuild>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let apex_len = self.origin.wire_len();
+        let any_cut = owners
+            .iter()
+            .any(|(k, o)| o.flags & DNAME != 0 || (o.flags & NS != 0 && k.0.len() > apex_len));
+        if !any_cut {
+            return;
+        }
+        for (&key, owner) in owners {
+            let at = usize::try_from(owner.first).unwrap_or(0);
+            let name = self
+                .records
+                .get(at)
+                .map(|r| r.owner.to_string())
+                .unwrap_or_default();
+            if owner.flags & NS != 0 && key.0.len() > apex_len && owner.flags & NOT_AT_CUT != 0 {
+                findings.push(Finding {
+                    at,
+                    severity: Severity::Warning,
+                    message: format!(
+                        "{name}: data other than NS and DS at a delegation point is occluded"
+                    ),
+                });
+            }
+            match self.cut_above(owners, key) {
+                Some((cut, true)) => findings.push(Finding {
+                    at,
+                    severity: Severity::Warning,
+                    message: format!("{name}: occluded by the DNAME at {}", self.owner_name(cut)),
+                }),
+                Some((cut, false)) if owner.flags & NOT_GLUE != 0 => findings.push(Finding {
+                    at,
+                    severity: Severity::Warning,
+                    message: format!(
+                        "{name}: occluded by the delegation at {}",
+                        self.owner_name(cut)
+                    ),
+                }),
+                _ => {}
+            }
+        }
+    }
+
+    fn owner_name(&self, index: u32) -> String {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.records.get(i))
+            .map(|r| r.owner.to_string())
+            .unwrap_or_default()
+    }
+}
