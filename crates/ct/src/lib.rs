@@ -2,6 +2,10 @@
 //!
 //! - [`merkle`]: RFC 6962 tree hashing, the compact-range tree, inclusion and consistency
 //!   proofs and their verification.
+//! - [`tiles`]: tlog-tiles coordinates, paths and contents, and static-ct-api data tiles.
+//! - [`entry`]: the RFC 6962 `TimestampedEntry`/`MerkleTreeLeaf` and the `leaf_index`
+//!   extension.
+//! - [`tls`]: the TLS presentation-language codec those structures use.
 //!
 //! Nothing here touches files, sockets or clocks: timestamps are parameters and storage
 //! sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
@@ -16,4 +20,7 @@
     )
 )]
 
+pub mod entry;
 pub mod merkle;
+pub mod tiles;
+pub mod tls;
