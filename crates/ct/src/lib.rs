@@ -6,6 +6,10 @@
 //! - [`entry`]: the RFC 6962 `TimestampedEntry`/`MerkleTreeLeaf` and the `leaf_index`
 //!   extension.
 //! - [`tls`]: the TLS presentation-language codec those structures use.
+//! - [`checkpoint`]: tlog-checkpoint bodies, C2SP signed notes, and the static-ct-api
+//!   `RFC6962NoteSignature` (signed tree heads as checkpoints).
+//! - [`keys`]: the log's ECDSA P-256 key, log ID and `DigitallySigned`.
+//! - [`pem`]: PEM blocks to DER.
 //!
 //! Nothing here touches files, sockets or clocks: timestamps are parameters and storage
 //! sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
@@ -20,7 +24,10 @@
     )
 )]
 
+pub mod checkpoint;
 pub mod entry;
+pub mod keys;
 pub mod merkle;
+pub mod pem;
 pub mod tiles;
 pub mod tls;
