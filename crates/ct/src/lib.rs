@@ -10,6 +10,8 @@
 //!   `RFC6962NoteSignature` (signed tree heads as checkpoints).
 //! - [`keys`]: the log's ECDSA P-256 key, log ID and `DigitallySigned`.
 //! - [`pem`]: PEM blocks to DER.
+//! - [`sct`]: signed certificate timestamps: encoding, signing, verification, lists.
+//! - [`cert`]: DER surgery on certificates for precertificate and embedded-SCT entries.
 //!
 //! Nothing here touches files, sockets or clocks: timestamps are parameters and storage
 //! sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
@@ -24,10 +26,12 @@
     )
 )]
 
+pub mod cert;
 pub mod checkpoint;
 pub mod entry;
 pub mod keys;
 pub mod merkle;
 pub mod pem;
+pub mod sct;
 pub mod tiles;
 pub mod tls;
