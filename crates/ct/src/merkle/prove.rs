@@ -196,3 +196,101 @@ fn subproof<S: HashSource>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::verify::{verify_consistency, verify_inclusion, verify_subtree_inclusion};
+    use crate::merkle::{MemoryTree, leaf_hash};
+
+    /// `MTH(D[n])` straight from the recursive definition of RFC 6962 §2.1.
+    fn mth(leaves: &[Hash]) -> Hash {
+        match leaves {
+            [] => empty_root(),
+            [one] => *one,
+            _ => {
+                let k = split_point(leaves.len() as u64) as usize;
+                node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
+            }
+        }
+    }
+
+    #[test]
+    fn every_proof_up_to_130_leaves() {
+        let leaves: Vec<Hash> = (0..130u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut tree = MemoryTree::new();
+        for l in &leaves {
+            tree.append(*l).unwrap();
+        }
+        let roots: Vec<Hash> = (0..=leaves.len()).map(|n| mth(&leaves[..n])).collect();
+        for n in 1..=leaves.len() as u64 {
+            let root = roots[n as usize];
+            assert_eq!(root_at(&tree, n).unwrap(), root);
+            for m in 0..n {
+                let p = inclusion_proof(&tree, m, n).unwrap();
+                verify_inclusion(m, n, &leaves[m as usize], &p, &root).unwrap();
+                assert!(
+                    verify_inclusion(m, n, &leaves[(m as usize + 1) % 130], &p, &root).is_err()
+                );
+            }
+            for m in 1..=n {
+                let p = consistency_proof(&tree, m, n).unwrap();
+                verify_consistency(m, n, &p, &roots[m as usize], &root).unwrap();
+                if m < n {
+                    assert!(verify_consistency(m, n, &p, &root, &root).is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn subtree_inclusion_proofs_verify() {
+        let leaves: Vec<Hash> = (0..64u32).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut tree = MemoryTree::new();
+        for l in &leaves {
+            tree.append(*l).unwrap();
+        }
+        for (start, end) in [(0u64, 13u64), (8, 13), (16, 32), (32, 37), (63, 64)] {
+            let root = mth(&leaves[start as usize..end as usize]);
+            for i in start..end {
+                let p = subtree_inclusion_proof(&tree, i, start, end).unwrap();
+                verify_subtree_inclusion(i, start, end, &leaves[i as usize], &p, &root).unwrap();
+            }
+        }
+        assert_eq!(
+            subtree_inclusion_proof(&tree, 3, 2, 6),
+            Err(ProveError::InvalidSubtree { start: 2, end: 6 })
+        );
+    }
+
+    #[test]
+    fn bad_requests_are_errors() {
+        let mut tree = MemoryTree::new();
+        for i in 0..5u8 {
+            tree.append(leaf_hash(&[i])).unwrap();
+        }
+        assert_eq!(
+            inclusion_proof(&tree, 5, 5),
+            Err(ProveError::OutOfRange { index: 5, size: 5 })
+        );
+        assert_eq!(
+            inclusion_proof(&tree, 0, 0),
+            Err(ProveError::OutOfRange { index: 0, size: 0 })
+        );
+        assert_eq!(
+            consistency_proof(&tree, 0, 3),
+            Err(ProveError::BadSizes { old: 0, new: 3 })
+        );
+        assert_eq!(
+            consistency_proof(&tree, 4, 3),
+            Err(ProveError::BadSizes { old: 4, new: 3 })
+        );
+        assert_eq!(consistency_proof(&tree, 3, 3), Ok(Vec::new()));
+        // Past the tree: the source reports the missing node.
+        assert!(matches!(
+            inclusion_proof(&tree, 0, 6),
+            Err(ProveError::Source(_))
+        ));
+        assert!(matches!(root_at(&tree, 9), Err(ProveError::Source(_))));
+    }
+}

@@ -19,6 +19,8 @@ pub enum TileError {
     },
     /// The tile asked for is not a hash tile.
     NotHashTile(TileId),
+    /// The slots are not an aligned power-of-two run within the tile.
+    BadLocation(NodeLocation),
 }
 
 impl fmt::Display for TileError {
@@ -31,6 +33,13 @@ impl fmt::Display for TileError {
                 usize::from(tile.width()) * HASH_LEN
             ),
             TileError::NotHashTile(tile) => write!(f, "{} is not a hash tile", tile.path()),
+            TileError::BadLocation(loc) => write!(
+                f,
+                "slots {}..{} of {} are not one subtree",
+                loc.first,
+                u32::from(loc.first) + u32::from(loc.count),
+                loc.tile.path()
+            ),
         }
     }
 }
@@ -137,25 +146,23 @@ pub fn locate_node(node: NodeId, size: u64) -> Option<NodeLocation> {
 
 /// The hash of the node at `loc` from the bytes of `loc.tile`.
 pub fn node_from_tile(loc: &NodeLocation, tile: &[u8]) -> Result<Hash, TileError> {
-    let mut hashes = parse_hash_tile(loc.tile, tile)?;
+    let hashes = parse_hash_tile(loc.tile, tile)?;
     let start = usize::from(loc.first);
-    let end = start + usize::from(loc.count);
-    hashes.truncate(end);
-    let mut layer: Vec<Hash> = hashes.split_off(start.min(hashes.len()));
+    let count = usize::from(loc.count);
+    let aligned = count.is_power_of_two() && start.is_multiple_of(count);
+    let mut layer: Vec<Hash> = match hashes.get(start..start + count) {
+        Some(slots) if aligned => slots.to_vec(),
+        _ => return Err(TileError::BadLocation(*loc)),
+    };
     while layer.len() > 1 {
-        layer = layer
-            .chunks(2)
-            .map(|pair| match pair {
-                [l, r] => node_hash(l, r),
-                [one] => *one,
-                _ => Hash::default(),
-            })
-            .collect();
+        let mut next = Vec::with_capacity(layer.len() / 2);
+        let mut it = layer.iter();
+        while let (Some(l), Some(r)) = (it.next(), it.next()) {
+            next.push(node_hash(l, r));
+        }
+        layer = next;
     }
-    layer.pop().ok_or(TileError::Length {
-        tile: loc.tile,
-        len: tile.len(),
-    })
+    layer.pop().ok_or(TileError::BadLocation(*loc))
 }
 
 /// Reads tiles by id; a tile store (filesystem, object store, cache) implements it.
@@ -295,5 +302,26 @@ mod tests {
         assert_eq!(parse_hash_tile(t, &[0; 64]).unwrap().len(), 2);
         let d = TileId::new(TileKind::Data, 0, 2).unwrap();
         assert!(parse_hash_tile(d, &[0; 64]).is_err());
+        for (first, count) in [(0, 3), (1, 2), (2, 1), (0, 0)] {
+            let loc = NodeLocation {
+                tile: t,
+                first,
+                count,
+            };
+            assert_eq!(
+                node_from_tile(&loc, &[0; 64]),
+                Err(TileError::BadLocation(loc))
+            );
+        }
+        let pair = NodeLocation {
+            tile: t,
+            first: 0,
+            count: 2,
+        };
+        let tile: Vec<u8> = [[1u8; 32], [2u8; 32]].concat();
+        assert_eq!(
+            node_from_tile(&pair, &tile).unwrap(),
+            node_hash(&Hash([1; 32]), &Hash([2; 32]))
+        );
     }
 }
