@@ -198,36 +198,38 @@ impl<'a> Tbs<'a> {
 struct Ext<'a> {
     oid: ObjectIdentifier,
     critical: bool,
-    /// The raw TLVs: OID, optional BOOLEAN, OCTET STRING.
-    parts: Vec<(Tag, &'a [u8])>,
+    /// The contents of `extnValue`.
     value: &'a [u8],
+    /// The raw TLVs of `extnID`, `critical` (when encoded) and `extnValue`.
+    oid_tlv: &'a [u8],
+    critical_tlv: Option<&'a [u8]>,
+    value_tlv: &'a [u8],
 }
 
 impl<'a> Ext<'a> {
     fn parse(tlv: &'a [u8]) -> Result<Self, CertError> {
-        let parts = children(tlv, "Extension")?;
-        let (oid, critical, value) = match parts.as_slice() {
-            [(Tag::ObjectIdentifier, oid), (Tag::OctetString, value)] => (*oid, false, *value),
+        let (oid_tlv, critical_tlv, value_tlv) = match children(tlv, "Extension")?.as_slice() {
+            [(Tag::ObjectIdentifier, oid), (Tag::OctetString, value)] => (*oid, None, *value),
             [
                 (Tag::ObjectIdentifier, oid),
                 (Tag::Boolean, crit),
                 (Tag::OctetString, value),
-            ] => (
-                *oid,
-                bool::from_der(crit).map_err(der_err("critical"))?,
-                *value,
-            ),
+            ] => (*oid, Some(*crit), *value),
             _ => return Err(err("malformed Extension")),
         };
-        let oid = ObjectIdentifier::from_der(oid).map_err(der_err("extension OID"))?;
-        let value = <&OctetStringRef>::from_der(value)
-            .map_err(der_err("extension value"))?
-            .as_bytes();
+        let critical = match critical_tlv {
+            Some(c) => bool::from_der(c).map_err(der_err("critical"))?,
+            None => false,
+        };
         Ok(Ext {
-            oid,
+            oid: ObjectIdentifier::from_der(oid_tlv).map_err(der_err("extension OID"))?,
             critical,
-            parts,
-            value,
+            value: <&OctetStringRef>::from_der(value_tlv)
+                .map_err(der_err("extension value"))?
+                .as_bytes(),
+            oid_tlv,
+            critical_tlv,
+            value_tlv,
         })
     }
 }
@@ -318,47 +320,45 @@ pub fn precert_entry(
         }
         let pre_tbs = Tbs::parse(tbs_certificate(pre)?)?;
         new_issuer = pre_tbs.issuer()?;
-        let pre_aki = pre_tbs
-            .extensions()?
-            .map(|e| e.items)
-            .unwrap_or_default()
-            .into_iter()
-            .map(Ext::parse)
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .find(|e| e.oid == AUTHORITY_KEY_ID_OID);
-        let mut replaced = false;
-        let mut rewritten = Vec::with_capacity(out.len() + 1);
-        for raw in out {
-            let ext = Ext::parse(&raw)?;
-            if ext.oid != AUTHORITY_KEY_ID_OID {
-                rewritten.push(raw.clone());
-                continue;
-            }
-            replaced = true;
-            if let Some(aki) = &pre_aki {
-                let value = aki.parts.last().map(|(_, b)| *b).unwrap_or(&[]);
-                let mut parts: Vec<&[u8]> = ext
-                    .parts
-                    .iter()
-                    .take(ext.parts.len() - 1)
-                    .map(|(_, b)| *b)
-                    .collect();
-                parts.push(value);
-                rewritten.push(build(Tag::Sequence, &parts)?);
-            }
-        }
-        if let (false, Some(aki)) = (replaced, &pre_aki) {
-            let oid = aki.parts.first().map(|(_, b)| *b).unwrap_or(&[]);
-            let value = aki.parts.last().map(|(_, b)| *b).unwrap_or(&[]);
-            rewritten.push(build(Tag::Sequence, &[oid, value])?);
-        }
-        out = rewritten;
+        out = rewrite_authority_key_id(out, &pre_tbs)?;
     }
     Ok(PreCert {
         issuer_key_hash: issuer_key_hash(issuer)?,
         tbs_certificate: tbs.rebuild(new_issuer, at, &out)?,
     })
+}
+
+/// The extensions `exts` with the authority key identifier made that of the
+/// precertificate signing certificate `pre` (RFC 6962 §3.2): its value replaced (keeping
+/// the criticality), removed if `pre` has none, added at the end if only `pre` has one.
+fn rewrite_authority_key_id(exts: Vec<Vec<u8>>, pre: &Tbs<'_>) -> Result<Vec<Vec<u8>>, CertError> {
+    let mut pre_aki = None;
+    for raw in pre.extensions()?.map(|e| e.items).unwrap_or_default() {
+        let ext = Ext::parse(raw)?;
+        if ext.oid == AUTHORITY_KEY_ID_OID {
+            pre_aki = Some(ext);
+        }
+    }
+    let mut replaced = false;
+    let mut out = Vec::with_capacity(exts.len() + 1);
+    for raw in exts {
+        let ext = Ext::parse(&raw)?;
+        if ext.oid != AUTHORITY_KEY_ID_OID {
+            out.push(raw.clone());
+            continue;
+        }
+        replaced = true;
+        if let Some(aki) = &pre_aki {
+            let mut parts = vec![ext.oid_tlv];
+            parts.extend(ext.critical_tlv);
+            parts.push(aki.value_tlv);
+            out.push(build(Tag::Sequence, &parts)?);
+        }
+    }
+    if let (false, Some(aki)) = (replaced, &pre_aki) {
+        out.push(build(Tag::Sequence, &[aki.oid_tlv, aki.value_tlv])?);
+    }
+    Ok(out)
 }
 
 /// The embedded SCTs of a final certificate and the `PreCert` they sign (RFC 6962
