@@ -1,6 +1,7 @@
 //! tlog-tiles (C2SP) as static-ct-api uses it: tile coordinates and paths, which tiles a
 //! tree size has and which change when it grows ([`self`]); node hashes read from and
-//! written to hash tiles ([`hashes`]); and the static-ct-api data tiles ([`data`]).
+//! written to hash tiles ([`hashes`]); the static-ct-api data tiles ([`data`]); and the
+//! sequencer's tile writer ([`writer`]).
 //!
 //! A hash tile at level `L` holds up to 256 consecutive hashes of the Merkle tree's
 //! level `8·L`; its index `N` counts tiles from the left. A tile is full at 256 hashes
@@ -9,6 +10,7 @@
 
 pub mod data;
 pub mod hashes;
+pub mod writer;
 
 use core::fmt;
 
