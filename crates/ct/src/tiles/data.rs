@@ -2,7 +2,7 @@
 //! matching level-0 hash tile.
 
 use crate::entry::{SignedEntry, TimestampedEntry};
-use crate::merkle::Hash;
+use crate::merkle::{HASH_LEN, Hash};
 use crate::tls::{DecodeError, DecodeErrorKind, EncodeError, Reader, put_vec};
 
 /// One log entry as a data tile stores it (static-ct-api "Log entries").
@@ -94,6 +94,22 @@ pub fn decode_data_tile(bytes: &[u8], width: u16) -> Result<Vec<TileLeaf>, Decod
     }
     r.finish("data tile")?;
     Ok(out)
+}
+
+/// Checks that a data tile's entries hash to a level-0 hash tile: each entry's leaf
+/// hash must be the hash at its slot (for monitors and recovery).
+pub fn check_data_tile(data: &[u8], hashes: &[u8], width: u16) -> Result<bool, DecodeError> {
+    let leaves = decode_data_tile(data, width)?;
+    let mut r = Reader::new(hashes);
+    for leaf in &leaves {
+        let want: [u8; HASH_LEN] = r.array("leaf hash")?;
+        match leaf.leaf_hash() {
+            Ok(h) if h.0 == want => {}
+            _ => return Ok(false),
+        }
+    }
+    r.finish("hash tile")?;
+    Ok(true)
 }
 
 #[cfg(test)]

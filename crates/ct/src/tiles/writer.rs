@@ -10,7 +10,7 @@ use super::hashes::{BuildError, TileReader, TileSource, parse_hash_tile};
 use super::{MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH, TileId, TileKind, changed_tiles, nodes_at};
 use crate::entry::parse_leaf_index;
 use crate::merkle::{CompactTree, HASH_LEN, Hash};
-use crate::tls::{DecodeError, EncodeError, Reader};
+use crate::tls::{DecodeError, EncodeError};
 
 /// Why an entry could not be appended or a writer resumed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,22 +231,6 @@ impl TileReader for EdgeReader<'_> {
     }
 }
 
-/// Checks that a data tile's entries hash to a level-0 hash tile: each entry's leaf
-/// hash must be the hash at its slot (for monitors and recovery).
-pub fn check_data_tile(data: &[u8], hashes: &[u8], width: u16) -> Result<bool, DecodeError> {
-    let leaves = super::data::decode_data_tile(data, width)?;
-    let mut r = Reader::new(hashes);
-    for leaf in &leaves {
-        let want: [u8; HASH_LEN] = r.array("leaf hash")?;
-        match leaf.leaf_hash() {
-            Ok(h) if h.0 == want => {}
-            _ => return Ok(false),
-        }
-    }
-    r.finish("hash tile")?;
-    Ok(true)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -254,7 +238,7 @@ mod tests {
     use super::*;
     use crate::entry::{SignedEntry, TimestampedEntry, leaf_index_extensions};
     use crate::merkle::{MemoryTree, root_at};
-    use crate::tiles::data::decode_data_tile;
+    use crate::tiles::data::{check_data_tile, decode_data_tile};
     use crate::tiles::hashes::build_hash_tile;
 
     fn leaf(i: u64) -> TileLeaf {
