@@ -2,7 +2,8 @@
 //!
 //! - [`merkle`]: RFC 6962 tree hashing, the compact-range tree, inclusion and consistency
 //!   proofs and their verification.
-//! - [`tiles`]: tlog-tiles coordinates, paths and contents, and static-ct-api data tiles.
+//! - [`tiles`]: tlog-tiles coordinates, paths and contents, static-ct-api data tiles,
+//!   and the sequencer's tile writer.
 //! - [`entry`]: the RFC 6962 `TimestampedEntry`/`MerkleTreeLeaf` and the `leaf_index`
 //!   extension.
 //! - [`tls`]: the TLS presentation-language codec those structures use.
