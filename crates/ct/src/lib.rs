@@ -1,0 +1,38 @@
+//! zdns-ct: the sans-I/O core of the zdns Certificate Transparency log.
+//!
+//! - [`merkle`]: RFC 6962 tree hashing, the compact-range tree, inclusion and consistency
+//!   proofs and their verification.
+//! - [`tiles`]: tlog-tiles coordinates, paths and contents, static-ct-api data tiles,
+//!   and the sequencer's tile writer.
+//! - [`entry`]: the RFC 6962 `TimestampedEntry`/`MerkleTreeLeaf` and the `leaf_index`
+//!   extension.
+//! - [`tls`]: the TLS presentation-language codec those structures use.
+//! - [`checkpoint`]: tlog-checkpoint bodies, C2SP signed notes, and the static-ct-api
+//!   `RFC6962NoteSignature` (signed tree heads as checkpoints).
+//! - [`keys`]: the log's ECDSA P-256 key, log ID and `DigitallySigned`.
+//! - [`pem`]: PEM blocks to DER.
+//! - [`sct`]: signed certificate timestamps: encoding, signing, verification, lists.
+//! - [`cert`]: DER surgery on certificates for precertificate and embedded-SCT entries.
+//!
+//! Nothing here touches files, sockets or clocks: timestamps are parameters and storage
+//! sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
+//! `panic!` and unchecked slice indexing outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod cert;
+pub mod checkpoint;
+pub mod entry;
+pub mod keys;
+pub mod merkle;
+pub mod pem;
+pub mod sct;
+pub mod tiles;
+pub mod tls;
