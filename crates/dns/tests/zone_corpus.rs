@@ -2,6 +2,8 @@
 //! back the same from its canonical form; every `zones/bad/*.zone` gives exactly the
 //! errors of its `.expected` file (`FILE:LINE:COL: message`, warnings excluded).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader, Cursor};
