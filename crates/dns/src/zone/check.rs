@@ -11,6 +11,7 @@ use super::Zone;
 use super::diagnostic::{Diagnostic, Severity};
 use super::hash::FxBuild;
 use crate::rdata::RData;
+use crate::record::Record;
 use crate::types::Rtype;
 
 /// An owner name's wire form, compared and hashed ignoring ASCII case.
@@ -65,27 +66,29 @@ struct Owner {
 }
 
 /// RRsets per owner kept inline; most names have fewer types.
-const INLINE_RRSETS: usize = 4;
+const INLINE_RRSETS: usize = 3;
 
 /// The owner names of a zone: an index by name into a table in first-read order.
 ///
 /// Records of one name mostly follow each other in a zone file, so the last name looked
 /// up is remembered and a run of records at one name costs a single hash lookup.
 struct Owners<'a> {
+    records: &'a [Record],
     index: HashMap<Key<'a>, u32, FxBuild>,
-    table: Vec<(Key<'a>, Owner)>,
+    table: Vec<Owner>,
     /// RRsets beyond the inline ones: (owner's table index, type) -> first record.
     more: HashMap<(u32, Rtype), u32, FxBuild>,
     last: Option<(Key<'a>, u32)>,
 }
 
 impl<'a> Owners<'a> {
-    fn with_capacity(n: usize) -> Owners<'a> {
+    fn new(records: &'a [Record]) -> Owners<'a> {
         let mut index = HashMap::default();
-        index.reserve(n);
+        index.reserve(records.len());
         Owners {
+            records,
             index,
-            table: Vec::with_capacity(n),
+            table: Vec::with_capacity(records.len()),
             more: HashMap::default(),
             last: None,
         }
@@ -101,15 +104,12 @@ impl<'a> Owners<'a> {
         let next = u32::try_from(self.table.len()).unwrap_or(u32::MAX);
         let slot = *self.index.entry(key).or_insert(next);
         if slot == next {
-            self.table.push((
-                key,
-                Owner {
-                    first: record,
-                    flags: 0,
-                    len: 0,
-                    rrsets: [(Rtype(0), 0); INLINE_RRSETS],
-                },
-            ));
+            self.table.push(Owner {
+                first: record,
+                flags: 0,
+                len: 0,
+                rrsets: [(Rtype(0), 0); INLINE_RRSETS],
+            });
         }
         self.last = Some((key, slot));
         slot
@@ -117,7 +117,7 @@ impl<'a> Owners<'a> {
 
     fn owner_mut(&mut self, slot: u32) -> Option<&mut Owner> {
         let i = usize::try_from(slot).ok()?;
-        self.table.get_mut(i).map(|(_, o)| o)
+        self.table.get_mut(i)
     }
 
     /// The first record of the RRset `(slot, rtype)`, which is `record` if it is new.
@@ -139,11 +139,16 @@ impl<'a> Owners<'a> {
 
     fn get(&self, key: &Key<'_>) -> Option<&Owner> {
         let slot = usize::try_from(*self.index.get(key)?).ok()?;
-        self.table.get(slot).map(|(_, o)| o)
+        self.table.get(slot)
     }
 
+    /// The owner names with what they hold, in the order first read.
     fn iter(&self) -> impl Iterator<Item = (Key<'a>, &Owner)> {
-        self.table.iter().map(|(k, o)| (*k, o))
+        let records = self.records;
+        self.table.iter().filter_map(move |o| {
+            let r = records.get(usize::try_from(o.first).ok()?)?;
+            Some((Key(r.owner.as_wire()), o))
+        })
     }
 }
 
@@ -215,7 +220,7 @@ impl Zone {
     /// One pass over the records: per-owner summaries, RRset TTLs, singletons, CNAME
     /// exclusivity and SOA placement.
     fn scan(&self, findings: &mut Vec<Finding>, ttl_fixes: &mut Vec<(usize, u32)>) -> Owners<'_> {
-        let mut owners = Owners::with_capacity(self.records.len());
+        let mut owners = Owners::new(&self.records);
         for (i, r) in self.records.iter().enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             let key = Key(r.owner.as_wire());
