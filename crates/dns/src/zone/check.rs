@@ -11,6 +11,7 @@ use super::Zone;
 use super::diagnostic::{Diagnostic, Severity};
 use super::hash::FxBuild;
 use crate::rdata::RData;
+use crate::record::Record;
 use crate::types::Rtype;
 
 /// An owner name's wire form, compared and hashed ignoring ASCII case.
@@ -57,6 +58,98 @@ struct Owner {
     /// The first record read at this name.
     first: u32,
     flags: u16,
+    /// How many of `rrsets` are used.
+    len: u8,
+    /// The first record of each RRset, for the first few types (more go to
+    /// [`Owners::more`]).
+    rrsets: [(Rtype, u32); INLINE_RRSETS],
+}
+
+/// RRsets per owner kept inline; most names have fewer types.
+const INLINE_RRSETS: usize = 3;
+
+/// The owner names of a zone: an index by name into a table in first-read order.
+///
+/// Records of one name mostly follow each other in a zone file, so the last name looked
+/// up is remembered and a run of records at one name costs a single hash lookup.
+struct Owners<'a> {
+    records: &'a [Record],
+    index: HashMap<Key<'a>, u32, FxBuild>,
+    table: Vec<Owner>,
+    /// RRsets beyond the inline ones: (owner's table index, type) -> first record.
+    more: HashMap<(u32, Rtype), u32, FxBuild>,
+    last: Option<(Key<'a>, u32)>,
+}
+
+impl<'a> Owners<'a> {
+    fn new(records: &'a [Record]) -> Owners<'a> {
+        let mut index = HashMap::default();
+        index.reserve(records.len());
+        Owners {
+            records,
+            index,
+            table: Vec::with_capacity(records.len()),
+            more: HashMap::default(),
+            last: None,
+        }
+    }
+
+    /// The table index of `key`, added with `record` as its first record if new.
+    fn slot(&mut self, key: Key<'a>, record: u32) -> u32 {
+        if let Some((k, slot)) = self.last
+            && k.0 == key.0
+        {
+            return slot;
+        }
+        let next = u32::try_from(self.table.len()).unwrap_or(u32::MAX);
+        let slot = *self.index.entry(key).or_insert(next);
+        if slot == next {
+            self.table.push(Owner {
+                first: record,
+                flags: 0,
+                len: 0,
+                rrsets: [(Rtype(0), 0); INLINE_RRSETS],
+            });
+        }
+        self.last = Some((key, slot));
+        slot
+    }
+
+    fn owner_mut(&mut self, slot: u32) -> Option<&mut Owner> {
+        let i = usize::try_from(slot).ok()?;
+        self.table.get_mut(i)
+    }
+
+    /// The first record of the RRset `(slot, rtype)`, which is `record` if it is new.
+    fn rrset_first(&mut self, slot: u32, rtype: Rtype, record: u32) -> u32 {
+        let Some(owner) = self.owner_mut(slot) else {
+            return record;
+        };
+        let used = usize::from(owner.len).min(INLINE_RRSETS);
+        if let Some(&(_, first)) = owner.rrsets.iter().take(used).find(|(t, _)| *t == rtype) {
+            return first;
+        }
+        if let Some(free) = owner.rrsets.get_mut(used) {
+            *free = (rtype, record);
+            owner.len += 1;
+            return record;
+        }
+        *self.more.entry((slot, rtype)).or_insert(record)
+    }
+
+    fn get(&self, key: &Key<'_>) -> Option<&Owner> {
+        let slot = usize::try_from(*self.index.get(key)?).ok()?;
+        self.table.get(slot)
+    }
+
+    /// The owner names with what they hold, in the order first read.
+    fn iter(&self) -> impl Iterator<Item = (Key<'a>, &Owner)> {
+        let records = self.records;
+        self.table.iter().filter_map(move |o| {
+            let r = records.get(usize::try_from(o.first).ok()?)?;
+            Some((Key(r.owner.as_wire()), o))
+        })
+    }
 }
 
 const CNAME: u16 = 1;
@@ -126,20 +219,14 @@ impl Zone {
 
     /// One pass over the records: per-owner summaries, RRset TTLs, singletons, CNAME
     /// exclusivity and SOA placement.
-    fn scan(
-        &self,
-        findings: &mut Vec<Finding>,
-        ttl_fixes: &mut Vec<(usize, u32)>,
-    ) -> HashMap<Key<'_>, Owner, FxBuild> {
-        let mut owners: HashMap<Key<'_>, Owner, FxBuild> = HashMap::default();
-        let mut rrsets: HashMap<(Key<'_>, Rtype), u32, FxBuild> = HashMap::default();
-        owners.reserve(self.records.len());
-        rrsets.reserve(self.records.len());
+    fn scan(&self, findings: &mut Vec<Finding>, ttl_fixes: &mut Vec<(usize, u32)>) -> Owners<'_> {
+        let mut owners = Owners::new(&self.records);
         for (i, r) in self.records.iter().enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             let key = Key(r.owner.as_wire());
             let rtype = r.rtype();
-            let first = *rrsets.entry((key, rtype)).or_insert(index);
+            let slot = owners.slot(key, index);
+            let first = owners.rrset_first(slot, rtype, index);
             if first != index
                 && let Some(prior) = usize::try_from(first)
                     .ok()
@@ -163,10 +250,9 @@ impl Zone {
                 }
             }
             let add = flags_of(rtype);
-            let owner = owners.entry(key).or_insert(Owner {
-                first: index,
-                flags: 0,
-            });
+            let Some(owner) = owners.owner_mut(slot) else {
+                continue;
+            };
             let had = owner.flags;
             owner.flags |= add;
             let conflict = (had & CNAME != 0 && add & NOT_WITH_CNAME != 0)
@@ -191,7 +277,7 @@ impl Zone {
     }
 
     /// An SOA and NS records at the apex.
-    fn check_apex(&self, owners: &HashMap<Key<'_>, Owner, FxBuild>, findings: &mut Vec<Finding>) {
+    fn check_apex(&self, owners: &Owners<'_>, findings: &mut Vec<Finding>) {
         let apex = owners.get(&Key(self.origin.as_wire()));
         let has_soa = self
             .records
@@ -215,11 +301,7 @@ impl Zone {
     }
 
     /// In-zone name servers need addresses; below a delegation they need glue.
-    fn check_name_servers(
-        &self,
-        owners: &HashMap<Key<'_>, Owner, FxBuild>,
-        findings: &mut Vec<Finding>,
-    ) {
+    fn check_name_servers(&self, owners: &Owners<'_>, findings: &mut Vec<Finding>) {
         for (i, r) in self.records.iter().enumerate() {
             let RData::Ns(ns) = &r.data else {
                 continue;
@@ -259,11 +341,7 @@ impl Zone {
     /// The nearest strict ancestor of `key` below the apex that is a delegation point
     /// (has NS), or one at or below the apex with a DNAME: `(ancestor's first record,
     /// is a DNAME)`.
-    fn cut_above(
-        &self,
-        owners: &HashMap<Key<'_>, Owner, FxBuild>,
-        key: Key<'_>,
-    ) -> Option<(u32, bool)> {
+    fn cut_above(&self, owners: &Owners<'_>, key: Key<'_>) -> Option<(u32, bool)> {
         let apex_len = self.origin.wire_len();
         let mut k = key;
         while k.0.len() > apex_len {
@@ -282,11 +360,7 @@ impl Zone {
 
     /// Data hidden by a delegation (other than glue) or by a DNAME (RFC 6672 §2.4).
     /// BIND loads such zones; they are warnings.
-    fn check_occlusion(
-        &self,
-        owners: &HashMap<Key<'_>, Owner, FxBuild>,
-        findings: &mut Vec<Finding>,
-    ) {
+    fn check_occlusion(&self, owners: &Owners<'_>, findings: &mut Vec<Finding>) {
         let apex_len = self.origin.wire_len();
         let any_cut = owners
             .iter()
@@ -294,19 +368,16 @@ impl Zone {
         if !any_cut {
             return;
         }
-        for (&key, owner) in owners {
+        for (key, owner) in owners.iter() {
             let at = usize::try_from(owner.first).unwrap_or(0);
-            let name = self
-                .records
-                .get(at)
-                .map(|r| r.owner.to_string())
-                .unwrap_or_default();
+            let name = || self.owner_name(owner.first);
             if owner.flags & NS != 0 && key.0.len() > apex_len && owner.flags & NOT_AT_CUT != 0 {
                 findings.push(Finding {
                     at,
                     severity: Severity::Warning,
                     message: format!(
-                        "{name}: data other than NS and DS at a delegation point is occluded"
+                        "{}: data other than NS and DS at a delegation point is occluded",
+                        name()
                     ),
                 });
             }
@@ -314,13 +385,18 @@ impl Zone {
                 Some((cut, true)) => findings.push(Finding {
                     at,
                     severity: Severity::Warning,
-                    message: format!("{name}: occluded by the DNAME at {}", self.owner_name(cut)),
+                    message: format!(
+                        "{}: occluded by the DNAME at {}",
+                        name(),
+                        self.owner_name(cut)
+                    ),
                 }),
                 Some((cut, false)) if owner.flags & NOT_GLUE != 0 => findings.push(Finding {
                     at,
                     severity: Severity::Warning,
                     message: format!(
-                        "{name}: occluded by the delegation at {}",
+                        "{}: occluded by the delegation at {}",
+                        name(),
                         self.owner_name(cut)
                     ),
                 }),

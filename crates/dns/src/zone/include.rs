@@ -15,8 +15,10 @@ pub trait IncludeSource {
     fn open(&mut self, resolved: &str) -> Result<Box<dyn BufRead>, String>;
 }
 
-/// Files from the file system; relative paths are taken against the directory of the
-/// including file (as BIND does with `named-checkzone` run from elsewhere).
+/// Files from the file system. Relative paths are taken against the directory of the
+/// including file, so a zone reads the same from any working directory (BIND takes
+/// them against its working directory, which is the same when run in the zone's
+/// directory).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct FsIncludes;
 

@@ -133,7 +133,12 @@ impl Zone {
 
     /// A diagnostic located at the `i`-th record.
     fn diagnostic_at(&self, i: usize, severity: Severity, message: String) -> Diagnostic {
-        let s = self.source(i).unwrap_or_default();
+        // An empty zone has no record to point at: its problems are at the top.
+        let s = self.source(i).unwrap_or(Source {
+            file: 0,
+            line: 1,
+            col: 1,
+        });
         Diagnostic {
             file: self.file_arc(s.file),
             line: s.line,

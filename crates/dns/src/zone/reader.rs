@@ -53,7 +53,7 @@ struct Frame<'a> {
     file: u32,
     line: u32,
     /// The origin and owner of the including file, restored when this one ends.
-    saved: Option<(Name, Option<Name>)>,
+    saved: Option<(Name, Vec<u8>)>,
 }
 
 /// The TTL defaults of RFC 1035 §5.1 and RFC 2308 §4, applied as BIND does.
@@ -93,7 +93,9 @@ pub struct ZoneReader<'a> {
     main_line: u32,
     frames: Vec<Frame<'a>>,
     origin: Name,
-    owner: Option<Name>,
+    /// The last owner name in wire form (empty before the first), kept in a reused
+    /// buffer: only records that inherit it build a name from it.
+    owner: Vec<u8>,
     ttl: TtlState,
     lexer: EntryLexer,
     line: Vec<u8>,
@@ -136,7 +138,7 @@ impl<'a> ZoneReader<'a> {
             main_line: 0,
             frames: Vec::new(),
             origin,
-            owner: None,
+            owner: Vec::new(),
             ttl: TtlState::default(),
             lexer: EntryLexer::new(),
             line: Vec::with_capacity(256),
@@ -310,13 +312,14 @@ impl<'a> ZoneReader<'a> {
         let mut next = 0usize;
         let owner_pos = first.pos;
         let owner = if lexer.leading_blank() {
-            self.owner.clone().ok_or_else(|| {
+            Name::from_wire(&self.owner).map_err(|_| {
                 first.error("no owner name: the first record must not start with a blank")
             })?
         } else {
             next = 1;
             let owner = parse_name(&first, "owner name", &self.origin)?;
-            self.owner = Some(owner.clone());
+            self.owner.clear();
+            self.owner.extend_from_slice(owner.as_wire());
             owner
         };
         let head = ttl_class_type(lexer, next)?;

@@ -13,7 +13,9 @@ use lib_dns::{Class, Name};
 #[derive(Subcommand)]
 pub enum ZoneCommand {
     /// Check a zone file: exit 0 if valid (warnings go to stderr), otherwise print one
-    /// `FILE:LINE:COL: message` line per error on stderr and exit 1.
+    /// `FILE:LINE:COL: message` line per error on stderr and exit 1. Syntax errors are
+    /// all reported (up to 100); the zone-level checks (SOA, NS, CNAME, glue, ...) run
+    /// once the file reads without errors.
     Check(ZoneArgs),
     /// Print a zone file in canonical form on stdout: one record per line, absolute
     /// names, explicit TTL and class, sorted in DNSSEC canonical order, duplicates
