@@ -52,21 +52,74 @@ impl std::error::Error for NameError {}
 /// An absolute domain name in uncompressed wire form.
 #[derive(Clone)]
 pub struct Name {
-    wire: Box<[u8]>,
+    wire: Storage,
+}
+
+/// Names up to this many wire bytes are stored inline, without a heap allocation; that
+/// covers most names in real traffic (`www.example.com.` is 17 bytes).
+const INLINE_LEN: usize = 22;
+
+/// The bytes of a name: inline when short, on the heap otherwise. 24 bytes either way.
+#[derive(Clone)]
+enum Storage {
+    Inline { len: u8, bytes: [u8; INLINE_LEN] },
+    Heap(Box<[u8]>),
+}
+
+impl Storage {
+    fn new(wire: &[u8]) -> Storage {
+        let mut bytes = [0u8; INLINE_LEN];
+        match bytes.get_mut(..wire.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(wire);
+                Storage::Inline {
+                    len: wire.len() as u8,
+                    bytes,
+                }
+            }
+            None => Storage::Heap(wire.into()),
+        }
+    }
+
+    fn from_vec(wire: Vec<u8>) -> Storage {
+        if wire.len() <= INLINE_LEN {
+            Storage::new(&wire)
+        } else {
+            Storage::Heap(wire.into_boxed_slice())
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Storage::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Storage::Heap(b) => b,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            Storage::Inline { len, bytes } => {
+                bytes.get_mut(..usize::from(*len)).unwrap_or_default()
+            }
+            Storage::Heap(b) => b,
+        }
+    }
 }
 
 impl Name {
     /// The root name, `.`.
     pub fn root() -> Name {
         Name {
-            wire: Box::new([0u8]),
+            wire: Storage::new(&[0u8]),
         }
     }
 
     /// Builds a name from its uncompressed wire form, checking every length.
     pub fn from_wire(wire: &[u8]) -> Result<Name, NameError> {
         validate_wire(wire)?;
-        Ok(Name { wire: wire.into() })
+        Ok(Name {
+            wire: Storage::new(wire),
+        })
     }
 
     /// Builds a name from a byte vector already known to be valid uncompressed wire form.
@@ -75,7 +128,16 @@ impl Name {
     pub(crate) fn from_valid_wire(wire: Vec<u8>) -> Name {
         debug_assert!(validate_wire(&wire).is_ok());
         Name {
-            wire: wire.into_boxed_slice(),
+            wire: Storage::from_vec(wire),
+        }
+    }
+
+    /// Builds a name from a slice already known to be valid uncompressed wire form,
+    /// without an allocation when it is short.
+    pub(crate) fn from_valid_slice(wire: &[u8]) -> Name {
+        debug_assert!(validate_wire(wire).is_ok());
+        Name {
+            wire: Storage::new(wire),
         }
     }
 
@@ -97,63 +159,60 @@ impl Name {
         if text.is_empty() {
             return Err(NameError::EmptyLabel);
         }
-        let mut wire = Vec::with_capacity(text.len() + 2);
+        let mut wire = NameBuf::new();
         let mut label_start = 0usize;
-        wire.push(0);
+        wire.push(0)?;
         let mut i = 0usize;
         let mut absolute = false;
         while let Some(&c) = text.get(i) {
             i += 1;
             match c {
                 b'.' => {
-                    close_label(&mut wire, label_start)?;
+                    wire.close_label(label_start)?;
                     if i == text.len() {
                         absolute = true;
                     } else {
-                        label_start = wire.len();
-                        wire.push(0);
+                        label_start = wire.len;
+                        wire.push(0)?;
                     }
                 }
                 b'\\' => {
                     let (byte, used) = unescape(text.get(i..).unwrap_or_default())?;
                     i += used;
-                    wire.push(byte);
+                    wire.push(byte)?;
                 }
-                _ => wire.push(c),
+                _ => wire.push(c)?,
             }
         }
         if !absolute {
-            close_label(&mut wire, label_start)?;
+            wire.close_label(label_start)?;
         }
         match (absolute, origin) {
-            (true, _) => wire.push(0),
-            (false, Some(origin)) => wire.extend_from_slice(&origin.wire),
+            (true, _) => wire.push(0)?,
+            (false, Some(origin)) => wire.extend(origin.wire.as_slice())?,
             (false, None) => return Err(NameError::RelativeWithoutOrigin),
         }
-        if wire.len() > MAX_NAME_LEN {
-            return Err(NameError::NameTooLong);
-        }
-        Ok(Name::from_valid_wire(wire))
+        Ok(Name::from_valid_slice(wire.as_slice()))
     }
 
     /// The uncompressed wire form, case preserved.
     pub fn as_wire(&self) -> &[u8] {
-        &self.wire
+        self.wire.as_slice()
     }
 
     /// Length of the wire form in bytes.
     pub fn wire_len(&self) -> usize {
-        self.wire.len()
+        self.wire.as_slice().len()
     }
 
     /// Whether this is the root name.
     pub fn is_root(&self) -> bool {
-        self.wire.len() == 1
+        self.wire.as_slice().len() == 1
     }
 
     /// Whether the first label is `*` (RFC 4592).
     pub fn is_wildcard(&self) -> bool {
-        self.wire.starts_with(&[1, b'*'])
+        self.wire.as_slice().starts_with(&[1, b'*'])
     }
 
     /// Number of labels, not counting the root label (RFC 4034 §3.1.3 `Labels` minus one
@@ -164,28 +223,34 @@ impl Name {
 
     /// The labels from the leftmost to the rightmost, root excluded.
     pub fn labels(&self) -> Labels<'_> {
-        Labels { rest: &self.wire }
+        Labels {
+            rest: self.wire.as_slice(),
+        }
     }
 
     /// The name with its leftmost label removed, or `None` for the root.
     pub fn parent(&self) -> Option<Name> {
-        let first = usize::from(*self.wire.first()?);
+        let first = usize::from(*self.wire.as_slice().first()?);
         if first == 0 {
             return None;
         }
-        let rest = self.wire.get(first + 1..)?;
-        Some(Name { wire: rest.into() })
+        let rest = self.wire.as_slice().get(first + 1..)?;
+        Some(Name {
+            wire: Storage::new(rest),
+        })
     }
 
     /// The name made of the `n` rightmost labels of this one (`n` = 0 is the root).
     pub fn suffix(&self, n: usize) -> Name {
         let total = self.label_count();
-        let mut wire: &[u8] = &self.wire;
+        let mut wire: &[u8] = self.wire.as_slice();
         for _ in n..total {
             let len = usize::from(wire.first().copied().unwrap_or(0));
             wire = wire.get(len + 1..).unwrap_or(&[0]);
         }
-        Name { wire: wire.into() }
+        Name {
+            wire: Storage::new(wire),
+        }
     }
 
     /// `label.self`: the child of this name with the given leftmost label.
@@ -196,10 +261,10 @@ impl Name {
         if label.len() > MAX_LABEL_LEN {
             return Err(NameError::LabelTooLong);
         }
-        let mut wire = Vec::with_capacity(label.len() + 1 + self.wire.len());
+        let mut wire = Vec::with_capacity(label.len() + 1 + self.wire.as_slice().len());
         wire.push(label.len() as u8);
         wire.extend_from_slice(label);
-        wire.extend_from_slice(&self.wire);
+        wire.extend_from_slice(self.wire.as_slice());
         if wire.len() > MAX_NAME_LEN {
             return Err(NameError::NameTooLong);
         }
@@ -208,17 +273,22 @@ impl Name {
 
     /// Whether this name equals `other` or lies below it.
     pub fn is_subdomain_of(&self, other: &Name) -> bool {
-        let Some(start) = self.wire.len().checked_sub(other.wire.len()) else {
+        let Some(start) = self
+            .wire
+            .as_slice()
+            .len()
+            .checked_sub(other.wire.as_slice().len())
+        else {
             return false;
         };
-        let tail = self.wire.get(start..).unwrap_or_default();
-        if !tail.eq_ignore_ascii_case(&other.wire) {
+        let tail = self.wire.as_slice().get(start..).unwrap_or_default();
+        if !tail.eq_ignore_ascii_case(other.wire.as_slice()) {
             return false;
         }
         // The tail must begin on a label boundary.
         let mut pos = 0usize;
         while pos < start {
-            pos += usize::from(self.wire.get(pos).copied().unwrap_or(0)) + 1;
+            pos += usize::from(self.wire.as_slice().get(pos).copied().unwrap_or(0)) + 1;
         }
         pos == start
     }
@@ -226,18 +296,20 @@ impl Name {
     /// The same name with ASCII letters in lower case (RFC 4034 §6.2 canonical form).
     pub fn to_lowercase(&self) -> Name {
         let mut wire = self.wire.clone();
-        lowercase_wire(&mut wire);
+        lowercase_wire(wire.as_mut_slice());
         Name { wire }
     }
 
     /// Case-insensitive equality that also compares label boundaries (identical to `==`).
     pub fn eq_ignore_case(&self, other: &Name) -> bool {
-        self.wire.eq_ignore_ascii_case(&other.wire)
+        self.wire
+            .as_slice()
+            .eq_ignore_ascii_case(other.wire.as_slice())
     }
 
     /// Case-sensitive equality: same name, same letters.
     pub fn eq_exact(&self, other: &Name) -> bool {
-        self.wire == other.wire
+        self.wire.as_slice() == other.wire.as_slice()
     }
 
     /// Writes the presentation form (always absolute, trailing dot).
@@ -284,18 +356,53 @@ pub(crate) fn unescape(after: &[u8]) -> Result<(u8, usize), NameError> {
     }
 }
 
-fn close_label(wire: &mut [u8], label_start: usize) -> Result<(), NameError> {
-    let len = wire.len() - label_start - 1;
-    if len == 0 {
-        return Err(NameError::EmptyLabel);
+/// A name being assembled from text, on the stack.
+struct NameBuf {
+    bytes: [u8; MAX_NAME_LEN],
+    len: usize,
+}
+
+impl NameBuf {
+    fn new() -> NameBuf {
+        NameBuf {
+            bytes: [0; MAX_NAME_LEN],
+            len: 0,
+        }
     }
-    if len > MAX_LABEL_LEN {
-        return Err(NameError::LabelTooLong);
+
+    fn push(&mut self, b: u8) -> Result<(), NameError> {
+        *self.bytes.get_mut(self.len).ok_or(NameError::NameTooLong)? = b;
+        self.len += 1;
+        Ok(())
     }
-    if let Some(slot) = wire.get_mut(label_start) {
-        *slot = len as u8;
+
+    fn extend(&mut self, b: &[u8]) -> Result<(), NameError> {
+        self.bytes
+            .get_mut(self.len..self.len + b.len())
+            .ok_or(NameError::NameTooLong)?
+            .copy_from_slice(b);
+        self.len += b.len();
+        Ok(())
     }
-    Ok(())
+
+    /// Writes the length octet of the label that starts at `label_start`.
+    fn close_label(&mut self, label_start: usize) -> Result<(), NameError> {
+        let len = self.len - label_start - 1;
+        if len == 0 {
+            return Err(NameError::EmptyLabel);
+        }
+        if len > MAX_LABEL_LEN {
+            return Err(NameError::LabelTooLong);
+        }
+        if let Some(slot) = self.bytes.get_mut(label_start) {
+            *slot = len as u8;
+        }
+        Ok(())
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
 }
 
 fn validate_wire(wire: &[u8]) -> Result<(), NameError> {
@@ -355,7 +462,7 @@ impl Eq for Name {}
 
 impl Hash for Name {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for &b in self.wire.iter() {
+        for &b in self.wire.as_slice().iter() {
             state.write_u8(b.to_ascii_lowercase());
         }
     }
@@ -365,16 +472,16 @@ impl Ord for Name {
     /// RFC 4034 §6.1: compare label by label from the right, each label as a lower-cased
     /// byte string, a shorter label sorting first when one is a prefix of the other.
     fn cmp(&self, other: &Name) -> Ordering {
-        let mut a = label_offsets(&self.wire);
-        let mut b = label_offsets(&other.wire);
+        let mut a = label_offsets(self.wire.as_slice());
+        let mut b = label_offsets(other.wire.as_slice());
         loop {
             match (a.pop(), b.pop()) {
                 (None, None) => return Ordering::Equal,
                 (None, Some(_)) => return Ordering::Less,
                 (Some(_), None) => return Ordering::Greater,
                 (Some(x), Some(y)) => {
-                    let la = label_at(&self.wire, x);
-                    let lb = label_at(&other.wire, y);
+                    let la = label_at(self.wire.as_slice(), x);
+                    let lb = label_at(other.wire.as_slice(), y);
                     let ord = la
                         .iter()
                         .map(u8::to_ascii_lowercase)

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::name::{MAX_LABEL_LEN, MAX_NAME_LEN, Name};
+use crate::name::{MAX_NAME_LEN, Name};
 
 /// Why wire data could not be read or written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,9 +213,7 @@ impl<'a> WireReader<'a> {
     pub fn name(&mut self) -> Result<Name, WireError> {
         let mut buf = [0u8; MAX_NAME_LEN];
         let len = self.name_into(&mut buf)?;
-        Ok(Name::from_valid_wire(
-            buf.get(..len).unwrap_or_default().to_vec(),
-        ))
+        Ok(Name::from_valid_slice(buf.get(..len).unwrap_or_default()))
     }
 
     /// Decompresses the name at the cursor into `buf`, returning its wire length. No
@@ -237,51 +235,44 @@ impl<'a> WireReader<'a> {
             } else {
                 self.msg.len()
             };
-            if pos >= limit {
+            let data = self.msg.get(..limit).unwrap_or_default();
+            // Scan a run of plain labels, then copy the run at once.
+            let run_start = pos;
+            let ended = loop {
+                let len = *data.get(pos).ok_or(WireError::ShortBuffer { at: pos })?;
+                match len & 0xc0 {
+                    0x00 if len == 0 => {
+                        pos += 1;
+                        break true;
+                    }
+                    0x00 => pos += 1 + usize::from(len),
+                    0xc0 => break false,
+                    _ => return Err(WireError::BadLabelType { at: pos }),
+                }
+            };
+            let run = data
+                .get(run_start..pos)
+                .ok_or(WireError::ShortBuffer { at: run_start })?;
+            buf.get_mut(out..out + run.len())
+                .ok_or(WireError::NameTooLong { at: start })?
+                .copy_from_slice(run);
+            out += run.len();
+            if ended {
+                self.pos = resume.unwrap_or(pos);
+                return Ok(out);
+            }
+            let (Some(&hi), Some(&lo)) = (data.get(pos), data.get(pos + 1)) else {
                 return Err(WireError::ShortBuffer { at: pos });
+            };
+            let target = usize::from(hi & 0x3f) << 8 | usize::from(lo);
+            if target >= floor {
+                return Err(WireError::BadPointer { at: pos });
             }
-            let len = *self
-                .msg
-                .get(pos)
-                .ok_or(WireError::ShortBuffer { at: pos })?;
-            match len & 0xc0 {
-                0x00 => {
-                    let len = usize::from(len);
-                    let label = self
-                        .msg
-                        .get(pos..pos + 1 + len)
-                        .filter(|_| pos + 1 + len <= limit)
-                        .ok_or(WireError::ShortBuffer { at: pos })?;
-                    let dst = buf
-                        .get_mut(out..out + 1 + len)
-                        .ok_or(WireError::NameTooLong { at: start })?;
-                    dst.copy_from_slice(label);
-                    out += 1 + len;
-                    pos += 1 + len;
-                    if len == 0 {
-                        self.pos = resume.unwrap_or(pos);
-                        return Ok(out);
-                    }
-                    debug_assert!(len <= MAX_LABEL_LEN);
-                }
-                0xc0 => {
-                    let second = *self
-                        .msg
-                        .get(pos + 1)
-                        .filter(|_| pos + 1 < limit)
-                        .ok_or(WireError::ShortBuffer { at: pos })?;
-                    let target = usize::from(len & 0x3f) << 8 | usize::from(second);
-                    if target >= floor {
-                        return Err(WireError::BadPointer { at: pos });
-                    }
-                    if resume.is_none() {
-                        resume = Some(pos + 2);
-                    }
-                    floor = target;
-                    pos = target;
-                }
-                _ => return Err(WireError::BadLabelType { at: pos }),
+            if resume.is_none() {
+                resume = Some(pos + 2);
             }
+            floor = target;
+            pos = target;
         }
     }
 }

@@ -300,8 +300,8 @@ impl SectionReader<'_> {
 
     fn name(&mut self) -> Result<Name, WireError> {
         let len = self.name_len()?;
-        Ok(Name::from_valid_wire(
-            self.name.get(..len).unwrap_or_default().to_vec(),
+        Ok(Name::from_valid_slice(
+            self.name.get(..len).unwrap_or_default(),
         ))
     }
 
@@ -327,9 +327,7 @@ impl SectionReader<'_> {
             };
             let RData::Opt(Opt(options)) = data else {
                 records.push(Record {
-                    owner: Name::from_valid_wire(
-                        self.name.get(..owner_len).unwrap_or_default().to_vec(),
-                    ),
+                    owner: Name::from_valid_slice(self.name.get(..owner_len).unwrap_or_default()),
                     class,
                     ttl,
                     data,

@@ -99,15 +99,27 @@ fn write_generic(data: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
-/// Declares [`RData`] and its dispatch from the list of typed record data.
+/// The type a variant of [`RData`] holds: the data itself, or a box for large data.
+macro_rules! rdata_store {
+    ($ty:ident) => {
+        $ty
+    };
+    ($ty:ident, $store:ty) => {
+        $store
+    };
+}
+
+/// Declares [`RData`] and its dispatch from the list of typed record data. Types larger
+/// than 32 bytes are boxed (`Soa(Soa in Box<Soa>)`), so that `RData` stays 40 bytes and
+/// records of the common small types move cheaply.
 macro_rules! rdata_enum {
-    ($($variant:ident($ty:ident),)*) => {
+    ($($variant:ident($ty:ident $(in $store:ty)?),)*) => {
         /// Record data of any type.
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum RData {
             $(
                 #[doc = concat!("`", stringify!($variant), "` record data.")]
-                $variant($ty),
+                $variant(rdata_store!($ty $(, $store)?)),
             )*
             /// Any other type, as opaque bytes.
             Unknown(UnknownRdata),
@@ -134,7 +146,7 @@ macro_rules! rdata_enum {
             /// used up exactly.
             pub fn parse_wire(rtype: Rtype, r: &mut WireReader<'_>) -> Result<RData, WireError> {
                 let data = match rtype {
-                    $(<$ty as RecordData>::RTYPE => RData::$variant($ty::parse_wire(r)?),)*
+                    $(<$ty as RecordData>::RTYPE => RData::$variant($ty::parse_wire(r)?.into()),)*
                     _ => RData::Unknown(UnknownRdata { rtype, data: r.rest().to_vec() }),
                 };
                 r.finish()?;
@@ -151,7 +163,7 @@ macro_rules! rdata_enum {
 
             fn parse_typed_text(rtype: Rtype, f: &mut Fields<'_>) -> Result<RData, TextError> {
                 Ok(match rtype {
-                    $(<$ty as RecordData>::RTYPE => RData::$variant($ty::parse_text(f)?),)*
+                    $(<$ty as RecordData>::RTYPE => RData::$variant($ty::parse_text(f)?.into()),)*
                     _ => {
                         return Err(f.error(format!(
                             "no presentation format is known for type {rtype}; \
@@ -174,7 +186,7 @@ macro_rules! rdata_enum {
         $(
             impl From<$ty> for RData {
                 fn from(d: $ty) -> RData {
-                    RData::$variant(d)
+                    RData::$variant(d.into())
                 }
             }
         )*
@@ -185,26 +197,26 @@ rdata_enum! {
     A(A),
     Ns(Ns),
     Cname(Cname),
-    Soa(Soa),
+    Soa(Soa in Box<Soa>),
     Ptr(Ptr),
-    Hinfo(Hinfo),
+    Hinfo(Hinfo in Box<Hinfo>),
     Mx(Mx),
     Txt(Txt),
     Aaaa(Aaaa),
     Loc(Loc),
     Srv(Srv),
-    Naptr(Naptr),
+    Naptr(Naptr in Box<Naptr>),
     Cert(Cert),
     Dname(Dname),
     Opt(Opt),
     Ds(Ds),
     Sshfp(Sshfp),
-    Ipseckey(Ipseckey),
-    Rrsig(Rrsig),
-    Nsec(Nsec),
+    Ipseckey(Ipseckey in Box<Ipseckey>),
+    Rrsig(Rrsig in Box<Rrsig>),
+    Nsec(Nsec in Box<Nsec>),
     Dnskey(Dnskey),
     Dhcid(Dhcid),
-    Nsec3(Nsec3),
+    Nsec3(Nsec3 in Box<Nsec3>),
     Nsec3param(Nsec3param),
     Tlsa(Tlsa),
     Smimea(Smimea),
@@ -213,26 +225,26 @@ rdata_enum! {
     Openpgpkey(Openpgpkey),
     Csync(Csync),
     Zonemd(Zonemd),
-    Svcb(Svcb),
-    Https(Https),
+    Svcb(Svcb in Box<Svcb>),
+    Https(Https in Box<Https>),
     Spf(Spf),
-    Tkey(Tkey),
-    Tsig(Tsig),
+    Tkey(Tkey in Box<Tkey>),
+    Tsig(Tsig in Box<Tsig>),
     Uri(Uri),
-    Caa(Caa),
-    Mesh(Mesh),
-    Zk(Zk),
-    Id(Id),
-    Dao(Dao),
-    Econ(Econ),
+    Caa(Caa in Box<Caa>),
+    Mesh(Mesh in Box<Mesh>),
+    Zk(Zk in Box<Zk>),
+    Id(Id in Box<Id>),
+    Dao(Dao in Box<Dao>),
+    Econ(Econ in Box<Econ>),
     Content(Content),
     Multisig(Multisig),
-    Pqs(Pqs),
-    Web4(Web4),
-    Web4content(Web4content),
-    Web4owner(Web4owner),
-    Web4dht(Web4dht),
-    Web4mesh(Web4mesh),
+    Pqs(Pqs in Box<Pqs>),
+    Web4(Web4 in Box<Web4>),
+    Web4content(Web4content in Box<Web4content>),
+    Web4owner(Web4owner in Box<Web4owner>),
+    Web4dht(Web4dht in Box<Web4dht>),
+    Web4mesh(Web4mesh in Box<Web4mesh>),
 }
 
 impl RData {

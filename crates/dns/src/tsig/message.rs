@@ -101,7 +101,7 @@ pub(crate) fn locate(msg: &[u8]) -> Result<Option<Located>, TsigError> {
         start,
         record: TsigRecord {
             key_name: record.owner,
-            data,
+            data: *data,
         },
     }))
 }
@@ -159,7 +159,7 @@ pub(crate) fn append(msg: &[u8], record: &TsigRecord) -> Result<Vec<u8>, TsigErr
         owner: record.key_name.clone(),
         class: Class::ANY,
         ttl: 0,
-        data: RData::Tsig(record.data.clone()),
+        data: RData::from(record.data.clone()),
     };
     let mut w = WireWriter::plain();
     rr.write_wire(&mut w).map_err(TsigError::Wire)?;

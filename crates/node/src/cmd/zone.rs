@@ -1,7 +1,7 @@
 //! `zdns zone check|fmt`: validate a zone file, or print it in canonical form.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,9 +28,9 @@ pub enum ZoneCommand {
 pub struct ZoneArgs {
     /// The zone file.
     pub file: PathBuf,
-    /// The zone's origin. Default: the file name without a final `.zone`, `.db` or
-    /// `.txt` (`example.com.zone` -> `example.com.`); a name without dots is refused,
-    /// so a file like `db.local` needs `--origin`.
+    /// The zone's origin. Default: the file's `$ORIGIN` if it comes before any record;
+    /// else the file name without a final `.zone`, `.db` or `.txt` (`example.com.zone` ->
+    /// `example.com.`, `sovereign.zone` -> `sovereign.`).
     #[arg(long)]
     pub origin: Option<String>,
 }
@@ -86,31 +86,61 @@ fn load(args: &ZoneArgs, fmt: bool) -> Result<(), Option<String>> {
     Ok(())
 }
 
-/// `--origin`, or the origin derived from the file name.
+/// `--origin`; else the file's leading `$ORIGIN` directive; else the file name.
 fn origin(args: &ZoneArgs) -> Result<Name, Option<String>> {
     if let Some(o) = &args.origin {
         return Name::parse(o).map_err(|e| Some(format!("bad --origin '{o}': {e}")));
     }
-    derive_origin(&args.file).ok_or_else(|| {
-        Some(format!(
-            "cannot derive the origin from the file name '{}'; give --origin NAME",
-            args.file.display()
-        ))
-    })
+    let leading = File::open(&args.file)
+        .ok()
+        .and_then(|f| leading_origin(BufReader::new(f)));
+    leading
+        .or_else(|| derive_origin(&args.file))
+        .ok_or_else(|| {
+            Some(format!(
+                "cannot tell the origin of '{}' (no leading $ORIGIN, no name.zone file name); \
+                 give --origin NAME",
+                args.file.display()
+            ))
+        })
 }
 
-/// `example.com.zone` / `example.com.db` / `example.com` -> `example.com.`; names
-/// without a dot (after removing the suffix) are not taken as origins.
-fn derive_origin(path: &Path) -> Option<Name> {
-    let stem = path.file_name()?.to_str()?;
-    let stem = [".zone", ".db", ".txt"]
-        .iter()
-        .find_map(|s| stem.strip_suffix(s))
-        .unwrap_or(stem);
-    if !stem.trim_end_matches('.').contains('.') {
-        return None;
+/// The argument of a `$ORIGIN` directive that comes before any record, if absolute.
+fn leading_origin(input: impl BufRead) -> Option<Name> {
+    for line in input.lines().take(1000) {
+        let line = line.ok()?;
+        let text = line.split(';').next().unwrap_or_default().trim();
+        if text.is_empty() {
+            continue;
+        }
+        let mut words = text.split_whitespace();
+        let first = words.next()?;
+        if first.eq_ignore_ascii_case("$ORIGIN") {
+            let name = words.next()?;
+            return name
+                .ends_with('.')
+                .then(|| Name::parse(name).ok())
+                .flatten();
+        }
+        if !first.starts_with('$') {
+            return None;
+        }
     }
-    Name::parse(stem).ok()
+    None
+}
+
+/// `example.com.zone` / `sovereign.zone` / `example.com.db` -> `example.com.`, `sovereign.`;
+/// without one of those suffixes, only names with a dot are taken (`sub.example.test`).
+fn derive_origin(path: &Path) -> Option<Name> {
+    let file = path.file_name()?.to_str()?;
+    match [".zone", ".db", ".txt"]
+        .iter()
+        .find_map(|s| file.strip_suffix(s))
+    {
+        Some(stem) => Name::parse(stem).ok(),
+        None if file.trim_end_matches('.').contains('.') => Name::parse(file).ok(),
+        None => None,
+    }
 }
 
 #[cfg(test)]
@@ -123,7 +153,19 @@ mod tests {
         assert_eq!(o("/x/example.com.zone").as_deref(), Some("example.com."));
         assert_eq!(o("example.com.db").as_deref(), Some("example.com."));
         assert_eq!(o("sub.example.test").as_deref(), Some("sub.example.test."));
-        assert_eq!(o("zone.db"), None);
-        assert_eq!(o("sovereign.zone"), None);
+        assert_eq!(o("sovereign.zone").as_deref(), Some("sovereign."));
+        assert_eq!(o("localhost"), None);
+    }
+
+    #[test]
+    fn origin_from_leading_directive() {
+        let o = |t: &str| leading_origin(t.as_bytes()).map(|n| n.to_string());
+        assert_eq!(
+            o("; comment\n\n$TTL 300\n$ORIGIN a.test.\n").as_deref(),
+            Some("a.test.")
+        );
+        assert_eq!(o("$origin B.test. ; x\n").as_deref(), Some("B.test."));
+        assert_eq!(o("@ SOA ns hm 1 2 3 4 5\n$ORIGIN a.test.\n"), None);
+        assert_eq!(o("$ORIGIN relative\n"), None);
     }
 }

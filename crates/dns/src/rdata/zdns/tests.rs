@@ -298,7 +298,7 @@ fn post_quantum_signatures() {
     let RData::Pqs(pqs) = parse(Rtype::PQS, &text) else {
         panic!("not PQS")
     };
-    let pqs: Pqs = pqs;
+    let pqs: Pqs = *pqs;
     let prefix = pqs.signed_data_prefix().unwrap();
     assert_eq!(prefix.get(18..), Some(&b"\x09sovereign\x00"[..]));
     assert!(wire.starts_with(prefix.get(..18).unwrap()));
