@@ -272,6 +272,26 @@ mod tests {
     }
 
     #[test]
+    fn the_annotated_example_is_valid() {
+        let path = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/zdns.example.toml"
+        ));
+        let s = Overrides {
+            config: Some(path.clone()),
+            ..Overrides::default()
+        }
+        .settings()
+        .unwrap();
+        assert_eq!(s.listen, vec![default_addr(DEFAULT_DNS_LISTEN)]);
+        assert_eq!(s.tcp, TcpLimits::default());
+        let ZoneSource::File(zone) = &s.zones[0].source else {
+            panic!("file zone expected");
+        };
+        assert!(zone.exists(), "{}", zone.display());
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("zdns.toml");
