@@ -519,3 +519,108 @@ fn bad_config_and_bad_zone_are_clear_fatal_errors() {
     let err = serve_fails(&["--zone", "no-equals-sign"], dir.path());
     assert!(err.contains("ORIGIN=PATH"), "{err}");
 }
+
+#[test]
+fn reloads_do_not_drop_queries() {
+    let server = start("", &example());
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    for round in 0..5u16 {
+        let zone = if round % 2 == 0 { ZONE_V2 } else { ZONE_V1 };
+        std::fs::write(server.dir.path().join("example.zone"), zone).unwrap();
+        let http = server.http;
+        let reload = std::thread::spawn(move || http_request(http, "POST", "/api/v1/reload"));
+        for i in 0..200u16 {
+            let id = round * 1000 + i;
+            client
+                .send_to(&query_wire(id, "example."), server.dns)
+                .unwrap();
+            let n = client.recv(&mut buf).unwrap();
+            assert_eq!(Message::parse(&buf[..n]).unwrap().id, id);
+        }
+        assert_eq!(reload.join().unwrap().unwrap().0, 200);
+    }
+    server.wait_metric("zdns_reloads_total{result=\"ok\"} 5");
+    server.wait_metric("zdns_zone_serial{zone=\"example.\"} 2");
+}
+
+#[test]
+fn zdns_query_retries_a_truncated_answer_over_tcp() {
+    let port = free_port();
+    let udp = UdpSocket::bind(("127.0.0.1", port)).unwrap();
+    let tcp = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    // A fake server: UDP echoes the query with QR and TC set, TCP with QR set.
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        if let Ok((n, from)) = udp.recv_from(&mut buf) {
+            buf[2] |= 0x82;
+            let _ = udp.send_to(&buf[..n], from);
+        }
+    });
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = tcp.accept() {
+            let mut prefix = [0u8; 2];
+            s.read_exact(&mut prefix).unwrap();
+            let mut q = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+            s.read_exact(&mut q).unwrap();
+            q[2] |= 0x80;
+            s.write_all(&framed(&q)).unwrap();
+        }
+    });
+    let out = Command::new(ZDNS)
+        .args(["query", &format!("@127.0.0.1:{port}"), "example.", "TXT"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with(";; Truncated, retrying in TCP mode.\n"),
+        "{text}"
+    );
+    assert!(text.contains(";; flags: qr rd;"), "{text}");
+    assert!(text.contains("(TCP)"), "{text}");
+}
+
+#[test]
+fn a_client_that_never_reads_its_answers_is_disconnected() {
+    let server = start("[tcp]\nidle_timeout_ms = 500\n", &example());
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&server.dns.into()).unwrap();
+    let mut stream: TcpStream = socket.into();
+    let keep = stream.try_clone().unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    server.wait_metric("zdns_tcp_connections_open 1");
+    let query = framed(&query_wire(1, "example."));
+    let burst: Vec<u8> = query
+        .iter()
+        .copied()
+        .cycle()
+        .take(query.len() * 1000)
+        .collect();
+    let writer = std::thread::spawn(move || {
+        // Stops when the server stops reading (and closes): the error is expected.
+        for _ in 0..500 {
+            if stream.write_all(&burst).is_err() {
+                break;
+            }
+        }
+    });
+    server.wait_metric("zdns_tcp_connections_open 0");
+    writer.join().unwrap();
+    assert!(
+        server
+            .log()
+            .contains("TCP client not reading its answers; closing")
+    );
+    drop(keep);
+}
