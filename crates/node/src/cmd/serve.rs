@@ -64,7 +64,6 @@ pub fn run(args: ServeArgs) -> ExitCode {
     match crate::node::run(overrides) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
             eprintln!("zdns serve: {e}");
             ExitCode::FAILURE
         }
