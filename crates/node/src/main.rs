@@ -1,13 +1,16 @@
 //! The `zdns` command: a naming node and its tools.
 //!
 //! Each subcommand lives in its own module under `cmd/`; this file only declares the
-//! command line and dispatches.
+//! command line and dispatches. The running node is in `node/`, its configuration in
+//! `config.rs`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod config;
+mod node;
 
 /// zdns: an authoritative DNS server, resolver and Certificate Transparency log.
 #[derive(Parser)]
@@ -19,6 +22,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the node: authoritative DNS over UDP and TCP, metrics over HTTP.
+    Serve(cmd::serve::ServeArgs),
+    /// Ask a running node to re-read its config and zone files.
+    Reload(cmd::reload::ReloadArgs),
+    /// Send a DNS query and print the answer the way dig does.
+    Query(cmd::query::QueryArgs),
     /// Check and format zone files.
     #[command(subcommand)]
     Zone(cmd::zone::ZoneCommand),
@@ -29,6 +38,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Reload(a) => cmd::reload::run(a),
+        Command::Query(a) => cmd::query::run(a),
         Command::Zone(c) => cmd::zone::run(c),
         Command::Decode(a) => cmd::decode::run(a),
     }

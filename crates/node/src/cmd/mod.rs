@@ -1,4 +1,7 @@
 //! One module per subcommand.
 
 pub mod decode;
+pub mod query;
+pub mod reload;
+pub mod serve;
 pub mod zone;

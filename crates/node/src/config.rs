@@ -1,0 +1,309 @@
+//! The node's configuration: the TOML file (`docs/zdns.example.toml` documents every key),
+//! the command-line flags that override it, and the embedded default when neither is given.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The bundled example zone served by `zdns serve` with no zone configured (seed 003 §5.3).
+pub const EMBEDDED_ZONE: &str = include_str!("../../../zones/sovereign.zone");
+/// The origin of [`EMBEDDED_ZONE`].
+pub const EMBEDDED_ORIGIN: &str = "sovereign.";
+/// DNS over UDP and TCP in the embedded default.
+pub const DEFAULT_DNS_LISTEN: &str = "127.0.0.1:5353";
+/// The HTTP listener (metrics, management API) in the embedded default.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8053";
+/// The data directory in the embedded default, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "zdns-data";
+
+/// The configuration file as written (every key optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<Vec<SocketAddr>>,
+    http: Option<SocketAddr>,
+    threads: Option<usize>,
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    tcp: TcpFileConfig,
+    #[serde(default)]
+    zone: Vec<ZoneFileConfig>,
+}
+
+/// The `[tcp]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TcpFileConfig {
+    idle_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    max_message_size: Option<u16>,
+}
+
+/// One `[[zone]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneFileConfig {
+    origin: String,
+    file: PathBuf,
+}
+
+/// Where a zone's text comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneSource {
+    /// A zone file, re-read on every reload.
+    File(PathBuf),
+    /// The bundled [`EMBEDDED_ZONE`].
+    Embedded,
+}
+
+/// A zone to serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// The zone's origin as written (absolute or not; a final dot is implied).
+    pub origin: String,
+    /// Its text.
+    pub source: ZoneSource,
+}
+
+/// Limits of DNS over TCP (RFC 7766 §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// A connection with no query in progress and nothing to write is closed after this.
+    pub idle_timeout: Duration,
+    /// Connections beyond this many are refused (accepted and closed at once).
+    pub max_connections: usize,
+    /// A length prefix above this closes the connection.
+    pub max_message_size: u16,
+}
+
+impl Default for TcpLimits {
+    fn default() -> TcpLimits {
+        TcpLimits {
+            idle_timeout: Duration::from_secs(10),
+            max_connections: 1000,
+            max_message_size: u16::MAX,
+        }
+    }
+}
+
+/// Everything the node needs to start, after merging file, flags and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// DNS listeners, each on UDP and TCP.
+    pub listen: Vec<SocketAddr>,
+    /// The HTTP listener.
+    pub http: SocketAddr,
+    /// UDP worker threads per listener.
+    pub threads: usize,
+    /// The data directory, created if missing.
+    pub data_dir: PathBuf,
+    /// TCP limits.
+    pub tcp: TcpLimits,
+    /// The zones to serve.
+    pub zones: Vec<ZoneConfig>,
+}
+
+/// The command-line flags that override the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--listen`, repeatable.
+    pub listen: Vec<SocketAddr>,
+    /// `--zone ORIGIN=PATH`, repeatable.
+    pub zones: Vec<ZoneConfig>,
+    /// `--threads`.
+    pub threads: Option<usize>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--http`.
+    pub http: Option<SocketAddr>,
+}
+
+impl Overrides {
+    /// Reads the config file, if any, and applies the flags over it. Called at start-up
+    /// and again on every reload.
+    pub fn settings(&self) -> Result<Settings, String> {
+        let (file, base) = match &self.config {
+            Some(path) => (read_file(path)?, path.parent().map(Path::to_path_buf)),
+            None => (FileConfig::default(), None),
+        };
+        let resolve = |p: PathBuf| match &base {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        };
+        let file_zones: Vec<ZoneConfig> = file
+            .zone
+            .into_iter()
+            .map(|z| ZoneConfig {
+                origin: z.origin,
+                source: ZoneSource::File(resolve(z.file)),
+            })
+            .collect();
+        let zones = if !self.zones.is_empty() {
+            self.zones.clone()
+        } else if self.config.is_some() {
+            file_zones
+        } else {
+            vec![ZoneConfig {
+                origin: EMBEDDED_ORIGIN.to_owned(),
+                source: ZoneSource::Embedded,
+            }]
+        };
+        let listen = if self.listen.is_empty() {
+            file.listen
+                .unwrap_or_else(|| vec![default_addr(DEFAULT_DNS_LISTEN)])
+        } else {
+            self.listen.clone()
+        };
+        if listen.is_empty() {
+            return Err("no DNS listener: `listen` is empty".to_owned());
+        }
+        let threads = self
+            .threads
+            .or(file.threads)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        if threads == 0 {
+            return Err("threads must be at least 1".to_owned());
+        }
+        let defaults = TcpLimits::default();
+        let tcp = TcpLimits {
+            idle_timeout: file
+                .tcp
+                .idle_timeout_ms
+                .map_or(defaults.idle_timeout, Duration::from_millis),
+            max_connections: file.tcp.max_connections.unwrap_or(defaults.max_connections),
+            max_message_size: file
+                .tcp
+                .max_message_size
+                .unwrap_or(defaults.max_message_size),
+        };
+        if tcp.max_message_size < 12 {
+            return Err("tcp.max_message_size must be at least 12 (a DNS header)".to_owned());
+        }
+        Ok(Settings {
+            listen,
+            http: self
+                .http
+                .or(file.http)
+                .unwrap_or_else(|| default_addr(DEFAULT_HTTP_LISTEN)),
+            threads,
+            data_dir: self
+                .data_dir
+                .clone()
+                .or(file.data_dir.map(resolve))
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            tcp,
+            zones,
+        })
+    }
+}
+
+/// Parses a `--zone ORIGIN=PATH` flag.
+pub fn parse_zone_flag(text: &str) -> Result<ZoneConfig, String> {
+    let (origin, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected ORIGIN=PATH, got `{text}`"))?;
+    if origin.is_empty() || path.is_empty() {
+        return Err(format!("expected ORIGIN=PATH, got `{text}`"));
+    }
+    Ok(ZoneConfig {
+        origin: origin.to_owned(),
+        source: ZoneSource::File(PathBuf::from(path)),
+    })
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))
+}
+
+/// The address constants above are valid; this keeps the conversion panic-free anyway.
+fn default_addr(text: &str) -> SocketAddr {
+    text.parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 5353)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_flags_no_file_is_the_embedded_default() {
+        let s = Overrides::default().settings().unwrap();
+        assert_eq!(s.listen, vec![default_addr(DEFAULT_DNS_LISTEN)]);
+        assert_eq!(s.http.to_string(), DEFAULT_HTTP_LISTEN);
+        assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(s.zones.len(), 1);
+        assert_eq!(s.zones[0].source, ZoneSource::Embedded);
+        assert_eq!(s.tcp, TcpLimits::default());
+    }
+
+    #[test]
+    fn file_is_read_and_flags_override_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zdns.toml");
+        std::fs::write(
+            &path,
+            "listen = [\"127.0.0.1:5300\"]\nthreads = 3\n[tcp]\nidle_timeout_ms = 500\n\
+             [[zone]]\norigin = \"example.\"\nfile = \"example.zone\"\n",
+        )
+        .unwrap();
+        let mut o = Overrides {
+            config: Some(path),
+            ..Overrides::default()
+        };
+        let s = o.settings().unwrap();
+        assert_eq!(s.listen[0].port(), 5300);
+        assert_eq!(s.threads, 3);
+        assert_eq!(s.tcp.idle_timeout, Duration::from_millis(500));
+        assert_eq!(
+            s.zones[0].source,
+            ZoneSource::File(dir.path().join("example.zone"))
+        );
+        o.threads = Some(1);
+        o.zones = vec![parse_zone_flag("other.=/x/other.zone").unwrap()];
+        let s = o.settings().unwrap();
+        assert_eq!(s.threads, 1);
+        assert_eq!(s.zones[0].origin, "other.");
+    }
+
+    #[test]
+    fn the_annotated_example_is_valid() {
+        let path = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/zdns.example.toml"
+        ));
+        let s = Overrides {
+            config: Some(path.clone()),
+            ..Overrides::default()
+        }
+        .settings()
+        .unwrap();
+        assert_eq!(s.listen, vec![default_addr(DEFAULT_DNS_LISTEN)]);
+        assert_eq!(s.tcp, TcpLimits::default());
+        let ZoneSource::File(zone) = &s.zones[0].source else {
+            panic!("file zone expected");
+        };
+        assert!(zone.exists(), "{}", zone.display());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zdns.toml");
+        std::fs::write(&path, "listne = []\n").unwrap();
+        let o = Overrides {
+            config: Some(path.clone()),
+            ..Overrides::default()
+        };
+        assert!(o.settings().unwrap_err().contains("listne"));
+        std::fs::write(&path, "threads = 0\n").unwrap();
+        assert!(o.settings().unwrap_err().contains("threads"));
+        assert!(parse_zone_flag("example.").is_err());
+        assert!(parse_zone_flag("=x").is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! DNS over UDP: one socket per worker thread, all bound to the same address with
+//! SO_REUSEPORT so the kernel spreads queries over them; each worker receives a batch
+//! with `recvmmsg`, answers it, and sends the answers with one `sendmmsg`.
+//!
+//! The batched calls come from `nix`, whose safe wrappers over `recvmmsg`/`sendmmsg`
+//! preallocate their headers once (`MultiHeaders`), so a worker allocates nothing per
+//! packet: receive buffers, answer buffers and headers are reused for the thread's life.
+//! (`quinn-udp` batches receives too but sends one destination per call, which is what
+//! QUIC needs and DNS does not.)
+
+use std::io::{IoSlice, IoSliceMut};
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg,
+};
+use socket2::{Domain, Protocol, Socket, Type};
+use zdns_auth::{Outcome, QueryContext, Transport};
+
+use super::SharedAnswerer;
+use super::metrics::Counters;
+
+/// Datagrams received (and answers sent) per system call at most.
+const BATCH: usize = 32;
+/// Receive buffer per datagram. Longer datagrams are not DNS queries we answer
+/// (RFC 6891 §6.2.5: the sender's own payload size bounds what we may send, not this).
+const RECV_BUF: usize = 4096;
+/// Room reserved in each answer buffer, so the usual answer never reallocates.
+const ANSWER_BUF: usize = 4096;
+
+/// Socket receive buffer asked for (the kernel caps it at `net.core.rmem_max`), so bursts
+/// wait in the kernel instead of being dropped while a worker answers a batch.
+const SOCKET_RECV_BUFFER: usize = 4 << 20;
+
+/// Binds `count` sockets to `addr` with SO_REUSEPORT.
+pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<UdpSocket>> {
+    (0..count)
+        .map(|_| {
+            let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+            socket.set_reuse_port(true)?;
+            if let Err(e) = socket.set_recv_buffer_size(SOCKET_RECV_BUFFER) {
+                tracing::debug!(error = %e, "cannot enlarge the UDP receive buffer");
+            }
+            if addr.is_ipv6() {
+                socket.set_only_v6(true)?;
+            }
+            socket.bind(&addr.into())?;
+            Ok(socket.into())
+        })
+        .collect()
+}
+
+/// Starts one worker thread per socket.
+pub fn spawn(
+    sockets: Vec<UdpSocket>,
+    answerer: &SharedAnswerer,
+    counters: impl Fn(usize) -> Arc<Counters>,
+    first_worker: usize,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
+    sockets
+        .into_iter()
+        .enumerate()
+        .map(|(i, socket)| {
+            let worker = Worker {
+                socket,
+                answerer: Arc::clone(answerer),
+                counters: counters(first_worker + i),
+            };
+            std::thread::Builder::new()
+                .name(format!("udp-{}", first_worker + i))
+                .spawn(move || worker.run())
+        })
+        .collect()
+}
+
+/// One UDP worker and what it owns.
+struct Worker {
+    socket: UdpSocket,
+    answerer: SharedAnswerer,
+    counters: Arc<Counters>,
+}
+
+/// The per-thread buffers, allocated once.
+struct Buffers {
+    recv: Box<[[u8; RECV_BUF]; BATCH]>,
+    lens: [usize; BATCH],
+    from: [Option<SockaddrStorage>; BATCH],
+    answers: [Vec<u8>; BATCH],
+    to: [Option<SockaddrStorage>; BATCH],
+    recv_headers: MultiHeaders<SockaddrStorage>,
+    send_headers: MultiHeaders<SockaddrStorage>,
+}
+
+impl Worker {
+    fn run(self) {
+        let fd = self.socket.as_raw_fd();
+        let mut b = Buffers {
+            recv: vec![[0u8; RECV_BUF]; BATCH]
+                .into_boxed_slice()
+                .try_into()
+                .unwrap_or_else(|_| Box::new([[0u8; RECV_BUF]; BATCH])),
+            lens: [0; BATCH],
+            from: [None; BATCH],
+            answers: std::array::from_fn(|_| Vec::with_capacity(ANSWER_BUF)),
+            to: [None; BATCH],
+            recv_headers: MultiHeaders::preallocate(BATCH, None),
+            send_headers: MultiHeaders::preallocate(BATCH, None),
+        };
+        loop {
+            let received = match receive(fd, &mut b) {
+                Ok(n) => n,
+                Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "UDP receive failed");
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            };
+            let replies = self.answer(&mut b, received);
+            send(fd, &mut b, replies);
+        }
+    }
+
+    /// Answers the `received` datagrams; the answers go to the front of `b.answers`
+    /// and `b.to`. Returns how many there are.
+    fn answer(&self, b: &mut Buffers, received: usize) -> usize {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let answerer = self.answerer.load();
+        let mut replies = 0;
+        let queries = b.recv.iter().zip(b.lens.iter().zip(&b.from)).take(received);
+        for (buf, (&len, from)) in queries {
+            let (Some(query), Some(client)) = (buf.get(..len), from.as_ref().and_then(std_addr))
+            else {
+                continue;
+            };
+            let (Some(out), Some(to)) = (b.answers.get_mut(replies), b.to.get_mut(replies)) else {
+                continue;
+            };
+            let ctx = QueryContext {
+                client,
+                transport: Transport::Udp,
+                now,
+            };
+            let outcome = answerer.answer(query, &ctx, out);
+            self.counters.record(query, outcome, out);
+            if outcome == Outcome::Reply && !out.is_empty() {
+                *to = *from;
+                replies += 1;
+            }
+        }
+        replies
+    }
+}
+
+/// Receives up to [`BATCH`] datagrams, blocking until at least one is there. A datagram
+/// cut short by the buffer is kept with length 0, so it is skipped.
+fn receive(fd: RawFd, b: &mut Buffers) -> Result<usize, Errno> {
+    let mut slices = b.recv.each_mut().map(|buf| [IoSliceMut::new(buf)]);
+    let results = recvmmsg(
+        fd,
+        &mut b.recv_headers,
+        slices.iter_mut(),
+        MsgFlags::MSG_WAITFORONE,
+        None,
+    )?;
+    let mut n = 0;
+    for ((msg, len), from) in results.zip(b.lens.iter_mut()).zip(b.from.iter_mut()) {
+        *len = if msg.flags.contains(MsgFlags::MSG_TRUNC) {
+            0
+        } else {
+            msg.bytes
+        };
+        *from = msg.address;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Sends the first `count` answers with `sendmmsg`. An answer the kernel refuses is
+/// skipped (the client will retry) and the rest of the batch is sent again.
+fn send(fd: RawFd, b: &mut Buffers, count: usize) {
+    let slices: [[IoSlice<'_>; 1]; BATCH] = std::array::from_fn(|i| {
+        [IoSlice::new(
+            b.answers.get(i).map_or(&[][..], Vec::as_slice),
+        )]
+    });
+    let no_cmsgs: [ControlMessage<'_>; 0] = [];
+    let mut sent = 0;
+    while sent < count {
+        let (Some(batch), Some(to)) = (slices.get(sent..count), b.to.get(sent..count)) else {
+            return;
+        };
+        match sendmmsg(
+            fd,
+            &mut b.send_headers,
+            batch,
+            to,
+            no_cmsgs,
+            MsgFlags::empty(),
+        ) {
+            // On a blocking socket the kernel takes the whole batch unless a datagram
+            // fails, and then reports that failure on the next call, so `Ok` is taken
+            // as all sent. (The results are not iterated: nix's iterator reads address
+            // slots that only `recvmmsg` initializes.)
+            Ok(_) => sent = count,
+            Err(Errno::EINTR) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "UDP send failed; answer skipped");
+                sent += 1;
+            }
+        }
+    }
+}
+
+/// The standard form of a received address.
+fn std_addr(addr: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = addr.as_sockaddr_in() {
+        return Some(SocketAddr::from(*v4));
+    }
+    addr.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+}
