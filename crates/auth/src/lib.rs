@@ -2,6 +2,10 @@
 //!
 //! [`Answerer`] is what the network edge calls for every query: bytes in, bytes out,
 //! time and client facts passed in, so the core stays sans-I/O and deterministic.
+//! [`AuthServer`] implements it over a [`Catalog`] of zones: each zone is a compact
+//! [`ZoneTree`] (hash-indexed names, empty non-terminals, delegations, wildcards) with
+//! answers prepared at load, so most queries are answered by one hash lookup and a
+//! copy; wildcards, CNAME/DNAME chains and truncation take the general path.
 #![cfg_attr(
     not(test),
     deny(
@@ -13,6 +17,22 @@
 )]
 
 use std::net::SocketAddr;
+
+mod catalog;
+mod cookie;
+mod hash;
+mod prepared;
+mod resolve;
+mod response;
+mod rrl;
+mod server;
+mod tree;
+
+pub use catalog::{Catalog, ServedZone};
+pub use cookie::{CookieCheck, CookieSecret};
+pub use rrl::{ResponseKind, Rrl, RrlConfig, Verdict};
+pub use server::{AuthServer, DEFAULT_UDP_SIZE, ServerConfig};
+pub use tree::{BuildError, NodeKind, ZoneTree};
 
 /// How a query arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,292 @@
+//! The zones we serve, each with its tree and prepared answers, and the choice of zone
+//! for a name (the longest apex that is a suffix of it).
+//!
+//! A [`Catalog`] is immutable once built: a changed zone gives a new catalog
+//! ([`Catalog::with_zone`]), sharing the unchanged zones, which the server swaps in
+//! atomically.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lib_dns::types::{Class, Opcode, Rcode, Rtype};
+use lib_dns::zone::Zone;
+
+use crate::prepared::{Prepared, PreparedSet};
+use crate::resolve::{self, Resolution};
+use crate::response::{self, Echo};
+use crate::tree::{BuildError, NONE, NodeKind, ZoneTree, parent_wire};
+
+/// One served zone: its data and its prepared answers.
+pub struct ServedZone {
+    tree: ZoneTree,
+    prepared: PreparedSet,
+    /// The SOA authority section of negative answers, relocatable.
+    negative: u32,
+    /// Referral sections by delegation node, relocatable.
+    referrals: HashMap<u32, u32>,
+}
+
+impl ServedZone {
+    /// Builds the tree of a zone and prepares its answers.
+    pub fn build(zone: &Zone) -> Result<ServedZone, BuildError> {
+        let mut tree = ZoneTree::build(zone)?;
+        let mut prepared = PreparedSet::default();
+        let mut msg = Vec::new();
+        let apex = tree.apex().as_wire().to_vec();
+        let mut neg = Resolution::status(Rcode::NOERROR);
+        neg.aa = true;
+        resolve::negative(&tree, &mut neg);
+        write_for(&mut msg, &apex, Rtype::SOA, tree.class(), &neg);
+        let negative = prepared
+            .add_message(&msg, apex.len(), true)
+            .ok_or(BuildError::TooLarge)?;
+        let mut referrals = HashMap::new();
+        let mut positive = Vec::new();
+        for i in 0..tree.node_count() as u32 {
+            let Some(node) = tree.node(i) else { continue };
+            match node.kind {
+                NodeKind::Delegation => {
+                    let mut res = Resolution::status(Rcode::NOERROR);
+                    resolve::referral(&tree, i, &mut res);
+                    let name = tree.node_name(i).to_vec();
+                    write_for(&mut msg, &name, Rtype::NS, tree.class(), &res);
+                    if let Some(p) = prepared.add_message(&msg, name.len(), true) {
+                        referrals.insert(i, p);
+                    }
+                }
+                NodeKind::Auth => {
+                    for set in tree.rrsets(i) {
+                        let p = match set.rtype {
+                            Rtype::CNAME | Rtype::DNAME => continue,
+                            Rtype::NS | Rtype::PTR | Rtype::SOA | Rtype::MX | Rtype::SRV => {
+                                let name = tree.node_name(i).to_vec();
+                                let res = resolve::exact(&tree, i, set.rtype);
+                                write_for(&mut msg, &name, set.rtype, tree.class(), &res);
+                                prepared.add_message(&msg, name.len(), false)
+                            }
+                            _ => prepared.add_direct(
+                                set.rtype,
+                                tree.class(),
+                                set.ttl,
+                                tree.records(set),
+                            ),
+                        };
+                        if let Some(p) = p {
+                            positive.push((i, set.rtype, p));
+                        }
+                    }
+                }
+                NodeKind::BelowCut | NodeKind::BelowDname => {}
+            }
+        }
+        for (i, rtype, p) in positive {
+            tree.set_prepared(i, rtype, p);
+        }
+        Ok(ServedZone {
+            tree,
+            prepared,
+            negative,
+            referrals,
+        })
+    }
+
+    /// The zone's data.
+    pub fn tree(&self) -> &ZoneTree {
+        &self.tree
+    }
+
+    /// Bytes held by the zone's tables and prepared answers.
+    pub fn heap_bytes(&self) -> usize {
+        self.tree.heap_bytes() + self.prepared.heap_bytes()
+    }
+}
+
+/// Writes an uncompressed-limit response to a query for (`qname`, `qtype`) into `msg`.
+fn write_for(msg: &mut Vec<u8>, qname: &[u8], qtype: Rtype, class: Class, res: &Resolution) {
+    let echo = Echo {
+        id: 0,
+        opcode: Opcode::QUERY,
+        rd: false,
+        cd: false,
+        question: Some((qname, qtype, class)),
+    };
+    response::write(msg, &echo, res, 65535, None);
+}
+
+/// A prepared answer found for a question.
+pub(crate) struct Hit<'a> {
+    /// Where the sections are.
+    pub set: &'a PreparedSet,
+    /// The sections.
+    pub prepared: &'a Prepared,
+    /// How far to move their compression pointers.
+    pub delta: usize,
+    /// The response code.
+    pub rcode: Rcode,
+}
+
+/// The zones we serve.
+#[derive(Default, Clone)]
+pub struct Catalog {
+    zones: Vec<Arc<ServedZone>>,
+    by_apex: HashMap<Box<[u8]>, usize>,
+    /// Wire lengths of the apexes, longest first.
+    apex_lens: Vec<usize>,
+}
+
+impl Catalog {
+    /// A catalog without zones.
+    pub fn new() -> Catalog {
+        Catalog::default()
+    }
+
+    /// A catalog of the given zones, built one by one.
+    pub fn build<'a>(zones: impl IntoIterator<Item = &'a Zone>) -> Result<Catalog, BuildError> {
+        let mut c = Catalog::new();
+        for z in zones {
+            c = c.with_zone(Arc::new(ServedZone::build(z)?));
+        }
+        Ok(c)
+    }
+
+    /// This catalog with `zone` added, or replacing the zone of the same apex.
+    pub fn with_zone(&self, zone: Arc<ServedZone>) -> Catalog {
+        let mut next = self.clone();
+        let apex: Box<[u8]> = zone.tree.apex().as_wire().into();
+        match next.by_apex.get(&apex) {
+            Some(&i) => {
+                if let Some(slot) = next.zones.get_mut(i) {
+                    *slot = zone;
+                }
+            }
+            None => {
+                next.by_apex.insert(apex.clone(), next.zones.len());
+                next.zones.push(zone);
+                if !next.apex_lens.contains(&apex.len()) {
+                    next.apex_lens.push(apex.len());
+                    next.apex_lens.sort_unstable_by(|a, b| b.cmp(a));
+                }
+            }
+        }
+        next
+    }
+
+    /// This catalog without the zone of the given apex (lowercase wire form).
+    pub fn without_zone(&self, apex: &[u8]) -> Catalog {
+        let mut next = Catalog::new();
+        for z in &self.zones {
+            if z.tree.apex().as_wire() != apex {
+                next = next.with_zone(z.clone());
+            }
+        }
+        next
+    }
+
+    /// The served zones.
+    pub fn zones(&self) -> impl Iterator<Item = &ServedZone> {
+        self.zones.iter().map(|z| &**z)
+    }
+
+    /// The zone a lowercase wire name belongs to: the one with the longest apex.
+    pub(crate) fn served_for(&self, lower: &[u8]) -> Option<&ServedZone> {
+        for &len in &self.apex_lens {
+            let Some(start) = lower.len().checked_sub(len) else {
+                continue;
+            };
+            if !on_label_boundary(lower, start) {
+                continue;
+            }
+            if let Some(&i) = lower.get(start..).and_then(|s| self.by_apex.get(s)) {
+                return self.zones.get(i).map(|z| &**z);
+            }
+        }
+        None
+    }
+
+    /// The tree of the zone a lowercase wire name belongs to.
+    pub(crate) fn zone_for(&self, lower: &[u8]) -> Option<&ZoneTree> {
+        self.served_for(lower).map(|z| &z.tree)
+    }
+
+    /// The prepared answer for a question, when one applies; `None` sends the question
+    /// down the general path. Never allocates.
+    pub(crate) fn fast(&self, lower: &[u8], qtype: Rtype, qclass: Class) -> Option<Hit<'_>> {
+        let zone = self.served_for(lower)?;
+        let tree = &zone.tree;
+        if tree.class() != qclass || qtype == Rtype::ANY {
+            return None;
+        }
+        let negative = |rcode| {
+            Some(Hit {
+                set: &zone.prepared,
+                prepared: zone.prepared.get(zone.negative)?,
+                delta: lower.len() - tree.apex().wire_len(),
+                rcode,
+            })
+        };
+        let referral = |cut: u32| {
+            Some(Hit {
+                set: &zone.prepared,
+                prepared: zone.prepared.get(*zone.referrals.get(&cut)?)?,
+                delta: lower.len().checked_sub(tree.node_name(cut).len())?,
+                rcode: Rcode::NOERROR,
+            })
+        };
+        if let Some(i) = tree.find(lower) {
+            let node = tree.node(i)?;
+            return match node.kind {
+                NodeKind::Auth => {
+                    let sets = tree.rrsets(i);
+                    if let Some(set) = sets.iter().find(|s| s.rtype == qtype) {
+                        if set.prepared == NONE {
+                            return None;
+                        }
+                        return Some(Hit {
+                            set: &zone.prepared,
+                            prepared: zone.prepared.get(set.prepared)?,
+                            delta: 0,
+                            rcode: Rcode::NOERROR,
+                        });
+                    }
+                    if sets.iter().any(|s| s.rtype == Rtype::CNAME) {
+                        return None;
+                    }
+                    negative(Rcode::NOERROR)
+                }
+                NodeKind::Delegation if qtype != Rtype::DS => referral(i),
+                NodeKind::BelowCut => referral(node.cut),
+                _ => None,
+            };
+        }
+        let mut at = parent_wire(lower);
+        while let Some(wire) = at {
+            if let Some(ce) = tree.find(wire) {
+                let node = tree.node(ce)?;
+                return match node.kind {
+                    NodeKind::Auth
+                        if !node.wildcard_child && tree.rrset(ce, Rtype::DNAME).is_none() =>
+                    {
+                        negative(Rcode::NXDOMAIN)
+                    }
+                    NodeKind::Delegation => referral(ce),
+                    NodeKind::BelowCut => referral(node.cut),
+                    _ => None,
+                };
+            }
+            at = parent_wire(wire);
+        }
+        None
+    }
+}
+
+/// Whether a label starts at `at` in the wire name.
+fn on_label_boundary(wire: &[u8], at: usize) -> bool {
+    let mut pos = 0usize;
+    while pos < at {
+        match wire.get(pos) {
+            Some(&len) if len != 0 => pos += usize::from(len) + 1,
+            _ => return false,
+        }
+    }
+    pos == at
+}
