@@ -235,6 +235,8 @@ impl Catalog {
         if let Some(i) = tree.find(lower) {
             let node = tree.node(i)?;
             return match node.kind {
+                // The DS RRset of an apex is the parent zone's (RFC 4035 §3.1.4.1).
+                NodeKind::Auth if i == 0 && qtype == Rtype::DS => None,
                 NodeKind::Auth => {
                     let sets = tree.rrsets(i);
                     if let Some(set) = sets.iter().find(|s| s.rtype == qtype) {

@@ -20,11 +20,14 @@ pub(crate) struct Resolution {
     pub rcode: Rcode,
     /// Whether the answer is authoritative.
     pub aa: bool,
-    /// Answer, authority and additional records.
+    /// Answer records.
     pub answer: Vec<Record>,
     /// Authority records.
     pub authority: Vec<Record>,
-    /// Additional records (glue, addresses of NS/MX/SRV targets).
+    /// Glue a referral cannot do without: addresses of name servers below the cut
+    /// (RFC 9471 §3: if it does not fit, the response is truncated).
+    pub glue: Vec<Record>,
+    /// Other additional records (addresses of NS/MX/SRV targets, sibling glue).
     pub additional: Vec<Record>,
 }
 
@@ -36,6 +39,7 @@ impl Resolution {
             aa: false,
             answer: Vec::new(),
             authority: Vec::new(),
+            glue: Vec::new(),
             additional: Vec::new(),
         }
     }
@@ -50,7 +54,7 @@ pub(crate) enum Step {
 /// Resolves a question against our zones.
 pub(crate) fn resolve(catalog: &Catalog, qname: &Name, qtype: Rtype, qclass: Class) -> Resolution {
     let lower = qname.to_lowercase();
-    let Some(first) = catalog.zone_for(lower.as_wire()) else {
+    let Some(first) = zone_for_question(catalog, lower.as_wire(), qtype) else {
         return Resolution::status(Rcode::REFUSED);
     };
     if first.class() != qclass {
@@ -62,7 +66,7 @@ pub(crate) fn resolve(catalog: &Catalog, qname: &Name, qtype: Rtype, qclass: Cla
     let mut seen = vec![lower];
     for _ in 0..MAX_CHAIN {
         let Some(lower) = seen.last() else { break };
-        let Some(zone) = catalog.zone_for(lower.as_wire()) else {
+        let Some(zone) = zone_for_question(catalog, lower.as_wire(), qtype) else {
             break;
         };
         match step(zone, &name, lower.as_wire(), qtype, &mut res) {
@@ -80,6 +84,19 @@ pub(crate) fn resolve(catalog: &Catalog, qname: &Name, qtype: Rtype, qclass: Cla
     res
 }
 
+/// The zone that answers for a name: the one with the longest apex, except that the DS
+/// RRset of a zone's apex lives in the parent zone (RFC 4035 §3.1.4.1), when we serve
+/// it.
+fn zone_for_question<'a>(catalog: &'a Catalog, lower: &[u8], qtype: Rtype) -> Option<&'a ZoneTree> {
+    let zone = catalog.zone_for(lower)?;
+    if qtype == Rtype::DS && zone.apex().as_wire() == lower {
+        if let Some(parent) = parent_wire(lower).and_then(|p| catalog.zone_for(p)) {
+            return Some(parent);
+        }
+    }
+    Some(zone)
+}
+
 fn step(tree: &ZoneTree, name: &Name, lower: &[u8], qtype: Rtype, res: &mut Resolution) -> Step {
     if let Some(i) = tree.find(lower) {
         let Some(node) = tree.node(i) else {
@@ -87,7 +104,7 @@ fn step(tree: &ZoneTree, name: &Name, lower: &[u8], qtype: Rtype, res: &mut Reso
         };
         return match node.kind {
             NodeKind::BelowCut => referral(tree, node.cut, res),
-            NodeKind::BelowDname => dname(tree, node.cut, name, res),
+            NodeKind::BelowDname => dname(tree, node.cut, name, qtype, res),
             // The DS RRset of a delegation belongs to the parent (RFC 4035 §3.1.4.1).
             NodeKind::Delegation if qtype != Rtype::DS => referral(tree, i, res),
             _ => answer_at(tree, i, name, qtype, res),
@@ -116,12 +133,12 @@ fn from_encloser(
     };
     match node.kind {
         NodeKind::BelowCut => return referral(tree, node.cut, res),
-        NodeKind::BelowDname => return dname(tree, node.cut, name, res),
+        NodeKind::BelowDname => return dname(tree, node.cut, name, qtype, res),
         NodeKind::Delegation => return referral(tree, ce, res),
         NodeKind::Auth => {}
     }
     if tree.rrset(ce, Rtype::DNAME).is_some() {
-        return dname(tree, ce, name, res);
+        return dname(tree, ce, name, qtype, res);
     }
     if node.wildcard_child {
         let mut star = vec![1u8, b'*'];
@@ -181,8 +198,17 @@ pub(crate) fn referral(tree: &ZoneTree, cut: u32, res: &mut Resolution) -> Step 
         return Step::Done;
     }
     if let Some(set) = tree.rrset(cut, Rtype::NS) {
-        let ns = tree.decoded(&tree.node_owner(cut), &set);
-        add_additional(tree, &ns, res);
+        let owner = tree.node_owner(cut);
+        let ns = tree.decoded(&owner, &set);
+        let mut other = Resolution::status(Rcode::NOERROR);
+        add_additional(tree, &ns, &mut other);
+        for r in other.additional {
+            if r.owner.is_subdomain_of(&owner) {
+                res.glue.push(r);
+            } else {
+                res.additional.push(r);
+            }
+        }
         res.authority.extend(ns);
     }
     if res.answer.is_empty() {
@@ -193,7 +219,7 @@ pub(crate) fn referral(tree: &ZoneTree, cut: u32, res: &mut Resolution) -> Step 
 
 /// DNAME substitution at node `d` (RFC 6672 §3.2): the DNAME, a CNAME synthesized with
 /// the DNAME's TTL, then the new name.
-fn dname(tree: &ZoneTree, d: u32, name: &Name, res: &mut Resolution) -> Step {
+fn dname(tree: &ZoneTree, d: u32, name: &Name, qtype: Rtype, res: &mut Resolution) -> Step {
     let Some(set) = tree.rrset(d, Rtype::DNAME) else {
         return Step::Done;
     };
@@ -216,7 +242,12 @@ fn dname(tree: &ZoneTree, d: u32, name: &Name, res: &mut Resolution) -> Step {
                 ttl: set.ttl,
                 data: RData::Cname(Cname(new.clone())),
             });
-            Step::Next(new)
+            // A question for the CNAME itself is answered by the synthesized one.
+            if qtype == Rtype::CNAME {
+                Step::Done
+            } else {
+                Step::Next(new)
+            }
         }
         Err(_) => {
             // The substituted name is too long (RFC 6672 §2.2).

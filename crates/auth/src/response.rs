@@ -73,7 +73,8 @@ pub(crate) fn header_bits(echo: &Echo<'_>, aa: bool, tc: bool, rcode: Rcode) -> 
 
 /// Writes the response for `res` into `out`, at most `limit` bytes in all. When the
 /// answer or authority section does not fit, the response carries TC and no records
-/// (what Knot does); additional records that do not fit are left out.
+/// (what Knot does); when required glue does not fit, TC is set and the answer and
+/// authority are kept; other additional records that do not fit are left out.
 pub(crate) fn write(
     out: &mut Vec<u8>,
     echo: &Echo<'_>,
@@ -122,7 +123,15 @@ pub(crate) fn write(
             }
         }
         if !tc {
-            counts[2] = put_fitting(&mut w, &res.additional);
+            let mark = w.len();
+            match put_all(&mut w, &res.glue) {
+                Some(n) => counts[2] = n + put_fitting(&mut w, &res.additional),
+                None => {
+                    // Glue that does not fit: truncated, the rest kept (RFC 9471 §3).
+                    w.truncate(mark);
+                    tc = true;
+                }
+            }
         }
     }
     let mut buf = w.into_bytes();
