@@ -23,8 +23,13 @@ pub(crate) fn hash_name(wire: &[u8]) -> u64 {
         }
         h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
-    // Fold the high bits down: the table index takes the low bits.
-    h ^ (h >> 29)
+    // The multiply only carries differences upwards; the table index takes the low
+    // bits, so finish with MurmurHash3's fmix64 avalanche.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 #[cfg(test)]

@@ -89,10 +89,11 @@ pub(crate) fn resolve(catalog: &Catalog, qname: &Name, qtype: Rtype, qclass: Cla
 /// it.
 fn zone_for_question<'a>(catalog: &'a Catalog, lower: &[u8], qtype: Rtype) -> Option<&'a ZoneTree> {
     let zone = catalog.zone_for(lower)?;
-    if qtype == Rtype::DS && zone.apex().as_wire() == lower {
-        if let Some(parent) = parent_wire(lower).and_then(|p| catalog.zone_for(p)) {
-            return Some(parent);
-        }
+    if qtype == Rtype::DS
+        && zone.apex().as_wire() == lower
+        && let Some(parent) = parent_wire(lower).and_then(|p| catalog.zone_for(p))
+    {
+        return Some(parent);
     }
     Some(zone)
 }

@@ -8,8 +8,6 @@
 //! lookup is one hash probe for an exact match and one per label for the closest
 //! encloser.
 
-use std::collections::HashSet;
-
 use lib_dns::rdata::RData;
 use lib_dns::types::{Class, Rtype};
 use lib_dns::wire::{WireReader, WireWriter};
@@ -124,7 +122,7 @@ impl ZoneTree {
             class: zone.class(),
             names: Vec::new(),
             nodes: Vec::new(),
-            table: vec![NONE; 1024],
+            table: vec![NONE; (zone.records().len() * 2).max(1024).next_power_of_two()],
             rrsets: Vec::new(),
             rdata: Vec::new(),
             soa_negative_ttl: 0,
@@ -133,23 +131,31 @@ impl ZoneTree {
         // (node, type, record index), then sorted: RRsets become runs.
         let mut entries: Vec<(u32, u16, u32)> = Vec::with_capacity(zone.records().len());
         let mut lower = [0u8; 255];
+        let mut last: Option<(&Name, u32)> = None;
         for (i, rec) in zone.records().iter().enumerate() {
-            if rec.class != zone.class() || !rec.owner.is_subdomain_of(&apex) {
-                continue;
-            }
-            let wire = rec.owner.as_wire();
-            let Some(buf) = lower.get_mut(..wire.len()) else {
-                continue;
+            // Zone files list an owner's records together: skip the lookup then.
+            let node = match last {
+                Some((owner, node)) if owner.eq_exact(&rec.owner) => node,
+                _ => {
+                    if rec.class != zone.class() || !rec.owner.is_subdomain_of(&apex) {
+                        continue;
+                    }
+                    let wire = rec.owner.as_wire();
+                    let Some(buf) = lower.get_mut(..wire.len()) else {
+                        continue;
+                    };
+                    buf.copy_from_slice(wire);
+                    buf.make_ascii_lowercase();
+                    tree.insert(buf)?
+                }
             };
-            buf.copy_from_slice(wire);
-            buf.make_ascii_lowercase();
-            let node = tree.insert(buf)?;
+            last = Some((&rec.owner, node));
             entries.push((node, rec.rtype().0, to_u32(i)?));
         }
-        tree.add_empty_non_terminals()?;
+        let parents = tree.add_empty_non_terminals()?;
         entries.sort_unstable();
         tree.fill_rrsets(zone.records(), &entries)?;
-        tree.classify();
+        tree.classify(&parents);
         let soa = tree
             .rrset(0, Rtype::SOA)
             .and_then(|s| tree.records(&s).next().map(|d| (s.ttl, d)))
@@ -164,11 +170,17 @@ impl ZoneTree {
 
     /// Adds a node for `wire` (lowercase) unless there is one; returns its index.
     fn insert(&mut self, wire: &[u8]) -> Result<u32, BuildError> {
-        if let Some(i) = self.find(wire) {
-            return Ok(i);
-        }
         if (self.nodes.len() + 1) * 2 > self.table.len() {
             self.grow();
+        }
+        let mask = self.table.len() - 1;
+        let mut slot = hash_name(wire) as usize & mask;
+        loop {
+            match self.table.get(slot) {
+                Some(&NONE) | None => break,
+                Some(&i) if self.node_name(i) == wire => return Ok(i),
+                Some(_) => slot = (slot + 1) & mask,
+            }
         }
         let index = to_u32(self.nodes.len())?;
         self.nodes.push(Node {
@@ -181,47 +193,52 @@ impl ZoneTree {
             cut: NONE,
         });
         self.names.extend_from_slice(wire);
-        self.place(index, hash_name(wire));
-        Ok(index)
-    }
-
-    fn place(&mut self, index: u32, hash: u64) {
-        let mask = self.table.len() - 1;
-        let mut slot = hash as usize & mask;
-        while let Some(s) = self.table.get_mut(slot) {
-            if *s == NONE {
-                *s = index;
-                return;
-            }
-            slot = (slot + 1) & mask;
+        if let Some(s) = self.table.get_mut(slot) {
+            *s = index;
         }
+        Ok(index)
     }
 
     fn grow(&mut self) {
         self.table = vec![NONE; self.table.len() * 2];
-        for i in 0..self.nodes.len() {
-            let hash = hash_name(self.node_name(i as u32));
-            self.place(i as u32, hash);
+        let mask = self.table.len() - 1;
+        for i in 0..self.nodes.len() as u32 {
+            let mut slot = hash_name(self.node_name(i)) as usize & mask;
+            while let Some(s) = self.table.get_mut(slot) {
+                if *s == NONE {
+                    *s = i;
+                    break;
+                }
+                slot = (slot + 1) & mask;
+            }
         }
     }
 
-    /// Every ancestor of an owner name, up to the apex, becomes a node.
-    fn add_empty_non_terminals(&mut self) -> Result<(), BuildError> {
-        let apex_len = self.apex.wire_len();
-        let mut i = 0usize;
-        while i < self.nodes.len() {
-            let name = self.node_name(i as u32).to_vec();
-            let mut at = parent_wire(&name);
-            while let Some(p) = at {
-                if p.len() < apex_len || self.find(p).is_some() {
-                    break;
+    /// Every ancestor of an owner name, up to the apex, becomes a node (empty
+    /// non-terminals). Returns each node's parent ([`NONE`] for the apex).
+    fn add_empty_non_terminals(&mut self) -> Result<Vec<u32>, BuildError> {
+        let mut parents = Vec::with_capacity(self.nodes.len() + self.nodes.len() / 4);
+        let mut name = [0u8; 255];
+        let mut i = 0u32;
+        while (i as usize) < self.nodes.len() {
+            let parent = if i == 0 {
+                NONE
+            } else {
+                let wire = self.node_name(i);
+                let len = wire.len();
+                let Some(buf) = name.get_mut(..len) else {
+                    return Err(BuildError::TooLarge);
+                };
+                buf.copy_from_slice(wire);
+                match parent_wire(buf) {
+                    Some(p) => self.insert(p)?,
+                    None => NONE,
                 }
-                self.insert(p)?;
-                at = parent_wire(p);
-            }
+            };
+            parents.push(parent);
             i += 1;
         }
-        Ok(())
+        Ok(parents)
     }
 
     /// Turns the sorted (node, type, record) runs into RRsets, deduplicating records.
@@ -230,7 +247,7 @@ impl ZoneTree {
         records: &[Record],
         entries: &[(u32, u16, u32)],
     ) -> Result<(), BuildError> {
-        let mut seen: HashSet<Vec<u8>> = HashSet::new();
+        let mut w = WireWriter::plain();
         let mut run = 0usize;
         while let Some(&(node, rtype, _)) = entries.get(run) {
             let end = entries
@@ -241,22 +258,28 @@ impl ZoneTree {
             let data_start = to_u32(self.rdata.len())?;
             let mut count = 0u16;
             let mut ttl = None;
-            seen.clear();
             for &(_, _, rec) in entries.get(run..end).unwrap_or_default() {
                 let Some(rec) = records.get(rec as usize) else {
                     continue;
                 };
-                let mut w = WireWriter::plain();
+                w.truncate(0);
                 rec.data
                     .write_wire(&mut w)
                     .map_err(|e| BuildError::BadRecord(format!("{rec}: {e}")))?;
-                let bytes = w.into_bytes();
-                if end - run > 1 && !seen.insert(bytes.clone()) {
+                let bytes = w.as_bytes();
+                let probe = Rrset {
+                    rtype: Rtype(rtype),
+                    ttl: 0,
+                    data_start,
+                    count,
+                    prepared: NONE,
+                };
+                if self.records(&probe).any(|d| d == bytes) {
                     continue;
                 }
                 let len = u16::try_from(bytes.len()).map_err(|_| BuildError::TooLarge)?;
                 self.rdata.extend_from_slice(&len.to_be_bytes());
-                self.rdata.extend_from_slice(&bytes);
+                self.rdata.extend_from_slice(bytes);
                 count = count.saturating_add(1);
                 ttl.get_or_insert(rec.ttl);
             }
@@ -280,35 +303,44 @@ impl ZoneTree {
     }
 
     /// Sets each node's kind, cut and wildcard flag, parents before children.
-    fn classify(&mut self) {
-        let mut order: Vec<u32> = (0..self.nodes.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| self.nodes.get(i as usize).map_or(0, |n| n.name_len));
-        for i in order {
-            let name = self.node_name(i);
-            let wildcard = name.starts_with(&[1, b'*']);
-            let parent = if i == 0 {
-                None
-            } else {
-                parent_wire(name).and_then(|p| self.find(p))
-            };
-            let has_ns = self.rrset(i, Rtype::NS).is_some();
-            let (kind, cut) = match parent.and_then(|p| self.nodes.get(p as usize).map(|n| (p, n)))
-            {
-                None => (NodeKind::Auth, NONE),
-                Some((_, n)) if n.kind == NodeKind::BelowCut => (NodeKind::BelowCut, n.cut),
-                Some((_, n)) if n.kind == NodeKind::BelowDname => (NodeKind::BelowDname, n.cut),
-                Some((p, n)) if n.kind == NodeKind::Delegation => (NodeKind::BelowCut, p),
-                Some((p, _)) if self.rrset(p, Rtype::DNAME).is_some() => (NodeKind::BelowDname, p),
-                Some(_) if has_ns => (NodeKind::Delegation, NONE),
-                Some(_) => (NodeKind::Auth, NONE),
-            };
-            if wildcard && let Some(p) = parent.and_then(|p| self.nodes.get_mut(p as usize)) {
-                p.wildcard_child = true;
+    fn classify(&mut self, parents: &[u32]) {
+        let mut done = vec![false; self.nodes.len()];
+        let mut stack = Vec::new();
+        for start in 0..self.nodes.len() as u32 {
+            let mut at = start;
+            while done.get(at as usize) == Some(&false) {
+                stack.push(at);
+                at = parents.get(at as usize).copied().unwrap_or(NONE);
             }
-            if let Some(n) = self.nodes.get_mut(i as usize) {
-                n.kind = kind;
-                n.cut = cut;
+            while let Some(i) = stack.pop() {
+                let parent = parents.get(i as usize).copied().unwrap_or(NONE);
+                self.classify_one(i, parent);
+                if let Some(d) = done.get_mut(i as usize) {
+                    *d = true;
+                }
             }
+        }
+    }
+
+    /// Classifies node `i`, whose parent is classified already.
+    fn classify_one(&mut self, i: u32, parent: u32) {
+        let has_ns = self.rrset(i, Rtype::NS).is_some();
+        let wildcard = self.node_name(i).starts_with(&[1, b'*']);
+        let (kind, cut) = match self.nodes.get(parent as usize).copied() {
+            None => (NodeKind::Auth, NONE),
+            Some(n) if n.kind == NodeKind::BelowCut => (NodeKind::BelowCut, n.cut),
+            Some(n) if n.kind == NodeKind::BelowDname => (NodeKind::BelowDname, n.cut),
+            Some(n) if n.kind == NodeKind::Delegation => (NodeKind::BelowCut, parent),
+            Some(_) if self.rrset(parent, Rtype::DNAME).is_some() => (NodeKind::BelowDname, parent),
+            Some(_) if has_ns => (NodeKind::Delegation, NONE),
+            Some(_) => (NodeKind::Auth, NONE),
+        };
+        if wildcard && let Some(p) = self.nodes.get_mut(parent as usize) {
+            p.wildcard_child = true;
+        }
+        if let Some(n) = self.nodes.get_mut(i as usize) {
+            n.kind = kind;
+            n.cut = cut;
         }
     }
 
