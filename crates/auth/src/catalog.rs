@@ -11,6 +11,7 @@ use std::sync::Arc;
 use lib_dns::types::{Class, Opcode, Rcode, Rtype};
 use lib_dns::zone::Zone;
 
+use crate::hash::NameBuild;
 use crate::prepared::{Prepared, PreparedSet};
 use crate::resolve::{self, Resolution};
 use crate::response::{self, Echo};
@@ -23,7 +24,7 @@ pub struct ServedZone {
     /// The SOA authority section of negative answers, relocatable.
     negative: u32,
     /// Referral sections by delegation node, relocatable.
-    referrals: HashMap<u32, u32>,
+    referrals: HashMap<u32, u32, NameBuild>,
 }
 
 impl ServedZone {
@@ -40,7 +41,7 @@ impl ServedZone {
         let negative = prepared
             .add_message(&msg, apex.len(), true)
             .ok_or(BuildError::TooLarge)?;
-        let mut referrals = HashMap::new();
+        let mut referrals = HashMap::default();
         let mut positive = Vec::new();
         for i in 0..tree.node_count() as u32 {
             let Some(node) = tree.node(i) else { continue };
@@ -62,7 +63,9 @@ impl ServedZone {
                                 let name = tree.node_name(i).to_vec();
                                 let res = resolve::exact(&tree, i, set.rtype);
                                 write_for(&mut msg, &name, set.rtype, tree.class(), &res);
-                                prepared.add_message(&msg, name.len(), false)
+                                // A wildcard's answers are moved to the query name.
+                                let wildcard = name.starts_with(&[1, b'*']);
+                                prepared.add_message(&msg, name.len(), wildcard)
                             }
                             _ => prepared.add_direct(
                                 set.rtype,
@@ -121,6 +124,8 @@ pub(crate) struct Hit<'a> {
     pub prepared: &'a Prepared,
     /// How far to move their compression pointers.
     pub delta: usize,
+    /// Whether the sections are a wildcard's, synthesized for the query name.
+    pub wildcard: bool,
     /// The response code.
     pub rcode: Rcode,
 }
@@ -129,7 +134,7 @@ pub(crate) struct Hit<'a> {
 #[derive(Default, Clone)]
 pub struct Catalog {
     zones: Vec<Arc<ServedZone>>,
-    by_apex: HashMap<Box<[u8]>, usize>,
+    by_apex: HashMap<Box<[u8]>, usize, NameBuild>,
     /// Wire lengths of the apexes, longest first.
     apex_lens: Vec<usize>,
 }
@@ -221,6 +226,7 @@ impl Catalog {
                 set: &zone.prepared,
                 prepared: zone.prepared.get(zone.negative)?,
                 delta: lower.len() - tree.apex().wire_len(),
+                wildcard: false,
                 rcode,
             })
         };
@@ -229,6 +235,7 @@ impl Catalog {
                 set: &zone.prepared,
                 prepared: zone.prepared.get(*zone.referrals.get(&cut)?)?,
                 delta: lower.len().checked_sub(tree.node_name(cut).len())?,
+                wildcard: false,
                 rcode: Rcode::NOERROR,
             })
         };
@@ -247,6 +254,7 @@ impl Catalog {
                             set: &zone.prepared,
                             prepared: zone.prepared.get(set.prepared)?,
                             delta: 0,
+                            wildcard: false,
                             rcode: Rcode::NOERROR,
                         });
                     }
@@ -265,11 +273,11 @@ impl Catalog {
             if let Some(ce) = tree.find(wire) {
                 let node = tree.node(ce)?;
                 return match node.kind {
-                    NodeKind::Auth
-                        if !node.wildcard_child && tree.rrset(ce, Rtype::DNAME).is_none() =>
-                    {
-                        negative(Rcode::NXDOMAIN)
+                    NodeKind::Auth if tree.rrset(ce, Rtype::DNAME).is_some() => None,
+                    NodeKind::Auth if node.wildcard_child => {
+                        self.wildcard(zone, ce, lower, qtype, negative(Rcode::NOERROR))
                     }
+                    NodeKind::Auth => negative(Rcode::NXDOMAIN),
                     NodeKind::Delegation => referral(ce),
                     NodeKind::BelowCut => referral(node.cut),
                     _ => None,
@@ -278,6 +286,42 @@ impl Catalog {
             at = parent_wire(wire);
         }
         None
+    }
+}
+
+impl Catalog {
+    /// The prepared answer synthesized from the wildcard below `ce` (RFC 4592 §3.3.1):
+    /// its RRset of `qtype`, or `nodata` when it has none (and no CNAME).
+    fn wildcard<'a>(
+        &self,
+        zone: &'a ServedZone,
+        ce: u32,
+        lower: &[u8],
+        qtype: Rtype,
+        nodata: Option<Hit<'a>>,
+    ) -> Option<Hit<'a>> {
+        let tree = &zone.tree;
+        let ce_name = tree.node_name(ce);
+        let mut star = [0u8; 255];
+        let len = ce_name.len() + 2;
+        let buf = star.get_mut(..len)?;
+        buf.get_mut(..2)?.copy_from_slice(&[1, b'*']);
+        buf.get_mut(2..)?.copy_from_slice(ce_name);
+        let w = tree.find(buf)?;
+        let sets = tree.rrsets(w);
+        if let Some(set) = sets.iter().find(|s| s.rtype == qtype) {
+            return Some(Hit {
+                set: &zone.prepared,
+                prepared: zone.prepared.get(set.prepared)?,
+                delta: lower.len().checked_sub(len)?,
+                wildcard: true,
+                rcode: Rcode::NOERROR,
+            });
+        }
+        if sets.iter().any(|s| s.rtype == Rtype::CNAME) {
+            return None;
+        }
+        nodata
     }
 }
 

@@ -4,6 +4,8 @@
 //! needs control of the zone; the multiply-rotate mix (the one rustc's FxHash uses) is
 //! enough and costs a few nanoseconds per name.
 
+use std::hash::{BuildHasherDefault, Hasher};
+
 const K: u64 = 0x517c_c1b7_2722_0a95;
 
 /// The hash of a name's wire form (already lowercase).
@@ -31,6 +33,24 @@ pub(crate) fn hash_name(wire: &[u8]) -> u64 {
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^ (h >> 33)
 }
+
+/// A [`Hasher`] over [`hash_name`], for the small maps of the answering path (zone
+/// apexes, delegation nodes), where SipHash would cost more than the lookup.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = self.0.rotate_left(5) ^ hash_name(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`NameHasher`]s.
+pub(crate) type NameBuild = BuildHasherDefault<NameHasher>;
 
 #[cfg(test)]
 mod tests {

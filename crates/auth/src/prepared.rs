@@ -8,6 +8,10 @@
 //! `delta` bytes longer, `Q0` is the name's suffix at `12 + delta`, and everything after
 //! the question moved by `delta` too, so every compression pointer of the blob moves by
 //! exactly `delta`. The offsets of those pointers are kept beside the blob.
+//!
+//! Wildcard answers (RFC 4592 §3.4.3) work the same way with one exception: a blob
+//! written for the question `*.X` serves `<labels>.X`, whose records are owned by the
+//! question name itself, so pointers to offset 12 stay where they are.
 
 use lib_dns::message::HEADER_LEN;
 use lib_dns::types::{Class, Rtype};
@@ -132,6 +136,16 @@ impl PreparedSet {
     /// question name's length minus that of the name it was prepared for). Returns
     /// `false` (with `out` partly written) if a pointer would leave the 14-bit range.
     pub fn append(&self, p: &Prepared, delta: usize, out: &mut Vec<u8>) -> bool {
+        self.append_with(p, delta, false, out)
+    }
+
+    /// [`PreparedSet::append`] for the blob of a wildcard owner: pointers to the
+    /// question name itself (offset 12) are kept.
+    pub fn append_wildcard(&self, p: &Prepared, delta: usize, out: &mut Vec<u8>) -> bool {
+        self.append_with(p, delta, true, out)
+    }
+
+    fn append_with(&self, p: &Prepared, delta: usize, wildcard: bool, out: &mut Vec<u8>) -> bool {
         let start = p.off as usize;
         let Some(bytes) = self.bytes.get(start..start + usize::from(p.len)) else {
             return false;
@@ -153,7 +167,11 @@ impl PreparedSet {
             let Ok(word) = <[u8; 2]>::try_from(&*slot) else {
                 return false;
             };
-            let target = usize::from(u16::from_be_bytes(word) & 0x3fff) + delta;
+            let target = usize::from(u16::from_be_bytes(word) & 0x3fff);
+            if wildcard && target == HEADER_LEN {
+                continue;
+            }
+            let target = target + delta;
             if target >= 0x4000 {
                 return false;
             }

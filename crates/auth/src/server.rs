@@ -328,7 +328,12 @@ fn write_prepared(
     out.extend_from_slice(qname);
     out.extend_from_slice(&view.qtype.0.to_be_bytes());
     out.extend_from_slice(&view.qclass.0.to_be_bytes());
-    if !hit.set.append(p, hit.delta, out) {
+    let appended = if hit.wildcard {
+        hit.set.append_wildcard(p, hit.delta, out)
+    } else {
+        hit.set.append(p, hit.delta, out)
+    };
+    if !appended {
         return false;
     }
     if let Some(opt) = &facts.opt {
