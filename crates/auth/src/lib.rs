@@ -28,6 +28,9 @@ mod rrl;
 mod server;
 mod tree;
 
+#[cfg(test)]
+mod tests;
+
 pub use catalog::{Catalog, ServedZone};
 pub use cookie::{CookieCheck, CookieSecret};
 pub use rrl::{ResponseKind, Rrl, RrlConfig, Verdict};
