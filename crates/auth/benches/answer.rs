@@ -31,14 +31,23 @@ fn generator() -> Option<PathBuf> {
         .map(PathBuf::from)
         .into_iter()
         .chain([
+            // shared/ beside the repository (CI), or beside a worktree's parent.
             manifest.join("../../../shared/bench/gen-zone.py"),
-            manifest.join("../../shared/bench/gen-zone.py"),
+            manifest.join("../../../../shared/bench/gen-zone.py"),
         ])
         .find(|p| p.exists())
 }
 
-/// (origin, zone text, "name type" lines).
-fn workload() -> (String, String, Vec<(String, String)>) {
+/// A workload: origin, zone text, the query mix ("name type"), and the check sample
+/// by category ("name type category").
+type Workload = (
+    String,
+    String,
+    Vec<(String, String)>,
+    Vec<(String, String, String)>,
+);
+
+fn workload() -> Workload {
     if let Some(script) = generator() {
         let names = std::env::var("ZDNS_BENCH_NAMES").unwrap_or_else(|_| "100000".into());
         let dir = std::env::temp_dir().join(format!("zdns-bench-answer-{names}"));
@@ -58,7 +67,19 @@ fn workload() -> (String, String, Vec<(String, String)>) {
             .filter_map(|l| l.split_once(' '))
             .map(|(n, t)| (n.to_owned(), t.to_owned()))
             .collect();
-        return ("example.test.".into(), zone, queries);
+        let check = std::fs::read_to_string(dir.join("check.txt")).unwrap();
+        let check = check
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split(' ');
+                Some((
+                    f.next()?.to_owned(),
+                    f.next()?.to_owned(),
+                    f.next()?.to_owned(),
+                ))
+            })
+            .collect();
+        return ("example.test.".into(), zone, queries, check);
     }
     eprintln!("answer bench: gen-zone.py not found, using tests/data/example.test.zone");
     let zone = std::fs::read_to_string(
@@ -91,11 +112,23 @@ fn workload() -> (String, String, Vec<(String, String)>) {
         (name, (*t).to_owned())
     })
     .collect();
-    ("example.test.".into(), zone, queries)
+    ("example.test.".into(), zone, queries, Vec::new())
 }
 
-fn setup() -> (AuthServer, Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let (origin, text, lines) = workload();
+fn wire(i: usize, name: &str, rtype: &str) -> Message {
+    let rtype = Rtype::from_mnemonic(rtype.as_bytes()).unwrap();
+    Message::query(i as u16, Name::parse(name).unwrap(), rtype)
+}
+
+type Setup = (
+    AuthServer,
+    Vec<Vec<u8>>,
+    Vec<Vec<u8>>,
+    Vec<(String, Vec<Vec<u8>>)>,
+);
+
+fn setup() -> Setup {
+    let (origin, text, lines, check) = workload();
     let mut loaded = Zone::read(
         Name::parse(&origin).unwrap(),
         Class::IN,
@@ -110,19 +143,26 @@ fn setup() -> (AuthServer, Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let mut plain = Vec::new();
     let mut edns = Vec::new();
     for (i, (name, rtype)) in lines.iter().enumerate() {
-        let rtype = Rtype::from_mnemonic(rtype.as_bytes()).unwrap();
-        let mut m = Message::query(i as u16, Name::parse(name).unwrap(), rtype);
+        let mut m = wire(i, name, rtype);
         plain.push(m.to_wire(512).unwrap());
         let mut e = Edns::default();
         e.set_dnssec_ok(true);
         m.edns = Some(e);
         edns.push(m.to_wire(512).unwrap());
     }
-    (server, plain, edns)
+    let mut by_category: Vec<(String, Vec<Vec<u8>>)> = Vec::new();
+    for (i, (name, rtype, category)) in check.iter().enumerate() {
+        let q = wire(i, name, rtype).to_wire(512).unwrap();
+        match by_category.iter_mut().find(|(c, _)| c == category) {
+            Some((_, v)) => v.push(q),
+            None => by_category.push((category.clone(), vec![q])),
+        }
+    }
+    (server, plain, edns, by_category)
 }
 
 fn bench(c: &mut Criterion) {
-    let (server, plain, edns) = setup();
+    let (server, plain, edns, by_category) = setup();
     let ctx = QueryContext {
         client: SocketAddr::from(([192, 0, 2, 1], 5353)),
         transport: Transport::Udp,
@@ -130,10 +170,15 @@ fn bench(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("answer");
     g.throughput(Throughput::Elements(1));
-    for (label, queries) in [("mix", &plain), ("mix_edns_do", &edns)] {
+    let mut sets = vec![
+        ("mix".to_owned(), &plain),
+        ("mix_edns_do".to_owned(), &edns),
+    ];
+    sets.extend(by_category.iter().map(|(c, q)| (format!("only_{c}"), q)));
+    for (label, queries) in sets {
         let mut out = Vec::with_capacity(65535);
         let mut i = 0usize;
-        g.bench_function(label, |b| {
+        g.bench_function(&label, |b| {
             b.iter(|| {
                 let q = &queries[i % queries.len()];
                 i += 1;

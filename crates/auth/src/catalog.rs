@@ -85,6 +85,7 @@ impl ServedZone {
         for (i, rtype, p) in positive {
             tree.set_prepared(i, rtype, p);
         }
+        prepared.shrink_to_fit();
         Ok(ServedZone {
             tree,
             prepared,

@@ -122,6 +122,13 @@ impl PreparedSet {
         Some(index)
     }
 
+    /// Gives back the spare capacity of the arrays once everything is prepared.
+    pub fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.relocs.shrink_to_fit();
+        self.entries.shrink_to_fit();
+    }
+
     /// An entry.
     pub fn get(&self, i: u32) -> Option<&Prepared> {
         self.entries.get(i as usize)

@@ -16,8 +16,20 @@ use lib_dns::{Name, Record};
 
 use crate::hash::hash_name;
 
-/// Marks an empty slot of the hash table and "no node".
+/// "No node".
 pub(crate) const NONE: u32 = u32::MAX;
+/// An empty slot of the hash table.
+const EMPTY: u64 = u64::MAX;
+
+/// Whether a table of `slots` must grow before holding `nodes` (load factor 0.7).
+fn too_full(nodes: usize, slots: usize) -> bool {
+    nodes * 10 > slots * 7
+}
+
+/// A table entry: the hash's upper half as a tag, the node index below.
+fn entry(hash: u64, index: u32) -> u64 {
+    (hash & 0xffff_ffff_0000_0000) | u64::from(index)
+}
 
 /// What a node is for answering (RFC 1034 §4.3.2 step 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +80,9 @@ pub struct ZoneTree {
     class: Class,
     names: Vec<u8>,
     nodes: Vec<Node>,
-    table: Vec<u32>,
+    /// Open addressing with linear probing: per slot, the upper 32 bits of the name's
+    /// hash (compared before the name) and the node index; [`EMPTY`] when free.
+    table: Vec<u64>,
     rrsets: Vec<Rrset>,
     /// Per record: a big-endian u16 length, then the data in uncompressed wire form.
     rdata: Vec<u8>,
@@ -122,7 +136,12 @@ impl ZoneTree {
             class: zone.class(),
             names: Vec::new(),
             nodes: Vec::new(),
-            table: vec![NONE; (zone.records().len() * 2).max(1024).next_power_of_two()],
+            table: vec![
+                EMPTY;
+                (zone.records().len() * 10 / 7)
+                    .max(1024)
+                    .next_power_of_two()
+            ],
             rrsets: Vec::new(),
             rdata: Vec::new(),
             soa_negative_ttl: 0,
@@ -165,20 +184,27 @@ impl ZoneTree {
             .and_then(|m| <[u8; 4]>::try_from(m).ok())
             .map_or(0, u32::from_be_bytes);
         tree.soa_negative_ttl = soa.0.min(minimum);
+        tree.names.shrink_to_fit();
+        tree.nodes.shrink_to_fit();
+        tree.rrsets.shrink_to_fit();
+        tree.rdata.shrink_to_fit();
         Ok(tree)
     }
 
     /// Adds a node for `wire` (lowercase) unless there is one; returns its index.
     fn insert(&mut self, wire: &[u8]) -> Result<u32, BuildError> {
-        if (self.nodes.len() + 1) * 2 > self.table.len() {
+        if too_full(self.nodes.len() + 1, self.table.len()) {
             self.grow();
         }
         let mask = self.table.len() - 1;
-        let mut slot = hash_name(wire) as usize & mask;
+        let hash = hash_name(wire);
+        let mut slot = hash as usize & mask;
         loop {
             match self.table.get(slot) {
-                Some(&NONE) | None => break,
-                Some(&i) if self.node_name(i) == wire => return Ok(i),
+                Some(&EMPTY) | None => break,
+                Some(&e) if e >> 32 == hash >> 32 && self.node_name(e as u32) == wire => {
+                    return Ok(e as u32);
+                }
                 Some(_) => slot = (slot + 1) & mask,
             }
         }
@@ -194,19 +220,20 @@ impl ZoneTree {
         });
         self.names.extend_from_slice(wire);
         if let Some(s) = self.table.get_mut(slot) {
-            *s = index;
+            *s = entry(hash, index);
         }
         Ok(index)
     }
 
     fn grow(&mut self) {
-        self.table = vec![NONE; self.table.len() * 2];
+        self.table = vec![EMPTY; self.table.len() * 2];
         let mask = self.table.len() - 1;
         for i in 0..self.nodes.len() as u32 {
-            let mut slot = hash_name(self.node_name(i)) as usize & mask;
+            let hash = hash_name(self.node_name(i));
+            let mut slot = hash as usize & mask;
             while let Some(s) = self.table.get_mut(slot) {
-                if *s == NONE {
-                    *s = i;
+                if *s == EMPTY {
+                    *s = entry(hash, i);
                     break;
                 }
                 slot = (slot + 1) & mask;
@@ -373,7 +400,7 @@ impl ZoneTree {
     pub fn heap_bytes(&self) -> usize {
         self.names.capacity()
             + self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.table.capacity() * 4
+            + self.table.capacity() * 8
             + self.rrsets.capacity() * std::mem::size_of::<Rrset>()
             + self.rdata.capacity()
     }
@@ -381,14 +408,15 @@ impl ZoneTree {
     /// The node of a lowercase wire name.
     pub(crate) fn find(&self, wire: &[u8]) -> Option<u32> {
         let mask = self.table.len() - 1;
-        let mut slot = hash_name(wire) as usize & mask;
+        let hash = hash_name(wire);
+        let mut slot = hash as usize & mask;
         loop {
-            let i = *self.table.get(slot)?;
-            if i == NONE {
+            let e = *self.table.get(slot)?;
+            if e == EMPTY {
                 return None;
             }
-            if self.node_name(i) == wire {
-                return Some(i);
+            if e >> 32 == hash >> 32 && self.node_name(e as u32) == wire {
+                return Some(e as u32);
             }
             slot = (slot + 1) & mask;
         }
