@@ -12,10 +12,10 @@ use lib_dns::types::{Class, Opcode, Rcode, Rtype};
 use lib_dns::zone::Zone;
 
 use crate::hash::NameBuild;
-use crate::prepared::{Prepared, PreparedSet};
+use crate::prepared::{PreparedSet, Sections};
 use crate::resolve::{self, Resolution};
 use crate::response::{self, Echo};
-use crate::tree::{BuildError, NONE, NodeKind, ZoneTree, parent_wire};
+use crate::tree::{BlobSource, BuildError, Chunk, NodeKind, Prepped, ZoneTree, parent_wire};
 
 /// One served zone: its data and its prepared answers.
 pub struct ServedZone {
@@ -42,6 +42,9 @@ impl ServedZone {
             .add_message(&msg, apex.len(), true)
             .ok_or(BuildError::TooLarge)?;
         let mut referrals = HashMap::default();
+        // Positive answers go to a scratch set first: most are copied into the packed
+        // nodes, and only those that need relocation stay in `prepared`.
+        let mut scratch = PreparedSet::default();
         let mut positive = Vec::new();
         for i in 0..tree.node_count() as u32 {
             let Some(node) = tree.node(i) else { continue };
@@ -65,9 +68,9 @@ impl ServedZone {
                                 write_for(&mut msg, &name, set.rtype, tree.class(), &res);
                                 // A wildcard's answers are moved to the query name.
                                 let wildcard = name.starts_with(&[1, b'*']);
-                                prepared.add_message(&msg, name.len(), wildcard)
+                                scratch.add_message(&msg, name.len(), wildcard)
                             }
-                            _ => prepared.add_direct(
+                            _ => scratch.add_direct(
                                 set.rtype,
                                 tree.class(),
                                 set.ttl,
@@ -82,9 +85,29 @@ impl ServedZone {
                 NodeKind::BelowCut | NodeKind::BelowDname => {}
             }
         }
+        // (node, type, scratch index, index in `prepared` when kept there); in node and
+        // type order, as generated.
+        let mut placed = Vec::with_capacity(positive.len());
         for (i, rtype, p) in positive {
-            tree.set_prepared(i, rtype, p);
+            let external = match scratch.sections(p) {
+                Some(s) if !s.relocs.is_empty() => prepared.copy_from(&scratch, p),
+                _ => None,
+            };
+            placed.push((i, rtype.0, p, external));
         }
+        tree.pack(|i, rtype| {
+            let Ok(k) = placed.binary_search_by(|&(n, t, _, _)| (n, t).cmp(&(i, rtype.0))) else {
+                return BlobSource::None;
+            };
+            let Some(&(_, _, p, external)) = placed.get(k) else {
+                return BlobSource::None;
+            };
+            match (scratch.sections(p), external) {
+                (Some(s), Some(e)) => BlobSource::External(e, s),
+                (Some(s), None) => BlobSource::Inline(s),
+                (None, _) => BlobSource::None,
+            }
+        })?;
         prepared.shrink_to_fit();
         Ok(ServedZone {
             tree,
@@ -119,10 +142,8 @@ fn write_for(msg: &mut Vec<u8>, qname: &[u8], qtype: Rtype, class: Class, res: &
 
 /// A prepared answer found for a question.
 pub(crate) struct Hit<'a> {
-    /// Where the sections are.
-    pub set: &'a PreparedSet,
     /// The sections.
-    pub prepared: &'a Prepared,
+    pub sections: Sections<'a>,
     /// How far to move their compression pointers.
     pub delta: usize,
     /// Whether the sections are a wildcard's, synthesized for the query name.
@@ -222,66 +243,53 @@ impl Catalog {
         if tree.class() != qclass || qtype == Rtype::ANY {
             return None;
         }
-        let negative = |rcode| {
+        let hit = |sections, delta, wildcard, rcode| {
             Some(Hit {
-                set: &zone.prepared,
-                prepared: zone.prepared.get(zone.negative)?,
-                delta: lower.len() - tree.apex().wire_len(),
-                wildcard: false,
+                sections,
+                delta,
+                wildcard,
                 rcode,
             })
         };
-        let referral = |cut: u32| {
-            Some(Hit {
-                set: &zone.prepared,
-                prepared: zone.prepared.get(*zone.referrals.get(&cut)?)?,
-                delta: lower.len().checked_sub(tree.node_name(cut).len())?,
-                wildcard: false,
-                rcode: Rcode::NOERROR,
-            })
+        let negative = |rcode| {
+            let delta = lower.len() - tree.apex().wire_len();
+            hit(zone.prepared.sections(zone.negative)?, delta, false, rcode)
         };
-        if let Some(i) = tree.find(lower) {
-            let node = tree.node(i)?;
-            return match node.kind {
+        let referral = |cut: u32| {
+            let sections = zone.prepared.sections(*zone.referrals.get(&cut)?)?;
+            let delta = lower.len().checked_sub(tree.node_name(cut).len())?;
+            hit(sections, delta, false, Rcode::NOERROR)
+        };
+        if let Some(chunk) = tree.find_chunk(lower) {
+            return match chunk.kind() {
                 // The DS RRset of an apex is the parent zone's (RFC 4035 §3.1.4.1).
-                NodeKind::Auth if i == 0 && qtype == Rtype::DS => None,
-                NodeKind::Auth => {
-                    let sets = tree.rrsets(i);
-                    if let Some(set) = sets.iter().find(|s| s.rtype == qtype) {
-                        if set.prepared == NONE {
-                            return None;
-                        }
-                        return Some(Hit {
-                            set: &zone.prepared,
-                            prepared: zone.prepared.get(set.prepared)?,
-                            delta: 0,
-                            wildcard: false,
-                            rcode: Rcode::NOERROR,
-                        });
+                NodeKind::Auth if chunk.index() == 0 && qtype == Rtype::DS => None,
+                NodeKind::Auth => match chunk.prepared(qtype) {
+                    Some(Prepped::Inline(s)) => hit(s, 0, false, Rcode::NOERROR),
+                    Some(Prepped::External(p)) => {
+                        hit(zone.prepared.sections(p)?, 0, false, Rcode::NOERROR)
                     }
-                    if sets.iter().any(|s| s.rtype == Rtype::CNAME) {
-                        return None;
-                    }
-                    negative(Rcode::NOERROR)
-                }
-                NodeKind::Delegation if qtype != Rtype::DS => referral(i),
-                NodeKind::BelowCut => referral(node.cut),
+                    Some(Prepped::Unprepared) => None,
+                    None if chunk.has(Rtype::CNAME) => None,
+                    None => negative(Rcode::NOERROR),
+                },
+                NodeKind::Delegation if qtype != Rtype::DS => referral(chunk.index()),
+                NodeKind::BelowCut => referral(chunk.cut()),
                 _ => None,
             };
         }
         let mut at = parent_wire(lower);
         while let Some(wire) = at {
-            if let Some(ce) = tree.find(wire) {
-                let node = tree.node(ce)?;
-                return match node.kind {
-                    NodeKind::Auth if tree.rrset(ce, Rtype::DNAME).is_some() => None,
-                    NodeKind::Auth if node.wildcard_child => {
-                        self.wildcard(zone, ce, lower, qtype, negative(Rcode::NOERROR))
+            if let Some(ce) = tree.find_chunk(wire) {
+                return match ce.kind() {
+                    NodeKind::Auth if ce.has(Rtype::DNAME) => None,
+                    NodeKind::Auth if ce.wildcard_child() => {
+                        wildcard(zone, wire, lower, qtype, negative(Rcode::NOERROR))
                     }
                     NodeKind::Auth => negative(Rcode::NXDOMAIN),
-                    NodeKind::Delegation => referral(ce),
-                    NodeKind::BelowCut => referral(node.cut),
-                    _ => None,
+                    NodeKind::Delegation => referral(ce.index()),
+                    NodeKind::BelowCut => referral(ce.cut()),
+                    NodeKind::BelowDname => None,
                 };
             }
             at = parent_wire(wire);
@@ -290,40 +298,34 @@ impl Catalog {
     }
 }
 
-impl Catalog {
-    /// The prepared answer synthesized from the wildcard below `ce` (RFC 4592 §3.3.1):
-    /// its RRset of `qtype`, or `nodata` when it has none (and no CNAME).
-    fn wildcard<'a>(
-        &self,
-        zone: &'a ServedZone,
-        ce: u32,
-        lower: &[u8],
-        qtype: Rtype,
-        nodata: Option<Hit<'a>>,
-    ) -> Option<Hit<'a>> {
-        let tree = &zone.tree;
-        let ce_name = tree.node_name(ce);
-        let mut star = [0u8; 255];
-        let len = ce_name.len() + 2;
-        let buf = star.get_mut(..len)?;
-        buf.get_mut(..2)?.copy_from_slice(&[1, b'*']);
-        buf.get_mut(2..)?.copy_from_slice(ce_name);
-        let w = tree.find(buf)?;
-        let sets = tree.rrsets(w);
-        if let Some(set) = sets.iter().find(|s| s.rtype == qtype) {
-            return Some(Hit {
-                set: &zone.prepared,
-                prepared: zone.prepared.get(set.prepared)?,
-                delta: lower.len().checked_sub(len)?,
-                wildcard: true,
-                rcode: Rcode::NOERROR,
-            });
-        }
-        if sets.iter().any(|s| s.rtype == Rtype::CNAME) {
-            return None;
-        }
-        nodata
-    }
+/// The prepared answer synthesized from the wildcard below the closest encloser `ce`
+/// (RFC 4592 §3.3.1): its RRset of `qtype`, or `nodata` when it has none (and no CNAME).
+fn wildcard<'a>(
+    zone: &'a ServedZone,
+    ce: &[u8],
+    lower: &[u8],
+    qtype: Rtype,
+    nodata: Option<Hit<'a>>,
+) -> Option<Hit<'a>> {
+    let mut star = [0u8; 255];
+    let len = ce.len() + 2;
+    let buf = star.get_mut(..len)?;
+    buf.get_mut(..2)?.copy_from_slice(&[1, b'*']);
+    buf.get_mut(2..)?.copy_from_slice(ce);
+    let w: Chunk<'_> = zone.tree.find_chunk(buf)?;
+    let sections = match w.prepared(qtype) {
+        Some(Prepped::Inline(s)) => s,
+        Some(Prepped::External(p)) => zone.prepared.sections(p)?,
+        Some(Prepped::Unprepared) => return None,
+        None if w.has(Rtype::CNAME) => return None,
+        None => return nodata,
+    };
+    Some(Hit {
+        sections,
+        delta: lower.len().checked_sub(len)?,
+        wildcard: true,
+        rcode: Rcode::NOERROR,
+    })
 }
 
 /// Whether a label starts at `at` in the wire name.

@@ -29,6 +29,52 @@ pub(crate) struct Prepared {
     relocs_len: u16,
 }
 
+/// A prepared set of sections, wherever it is stored.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sections<'a> {
+    /// The bytes, starting right after the question.
+    pub bytes: &'a [u8],
+    /// Offsets (in `bytes`) of the compression pointers to move.
+    pub relocs: &'a [u16],
+    /// Answer, authority and additional counts.
+    pub counts: [u16; 3],
+    /// Whether the response is authoritative.
+    pub aa: bool,
+}
+
+impl Sections<'_> {
+    /// Appends the sections to `out`, moving their pointers by `delta` (the question
+    /// name's length minus that of the name they were prepared for); for a wildcard's
+    /// sections, pointers to the question name itself (offset 12) are kept. Returns
+    /// `false` (with `out` partly written) if a pointer would leave the 14-bit range.
+    pub fn append(&self, delta: usize, wildcard: bool, out: &mut Vec<u8>) -> bool {
+        let base = out.len();
+        out.extend_from_slice(self.bytes);
+        if delta == 0 {
+            return true;
+        }
+        for &at in self.relocs {
+            let at = base + usize::from(at);
+            let Some(slot) = out.get_mut(at..at + 2) else {
+                return false;
+            };
+            let Ok(word) = <[u8; 2]>::try_from(&*slot) else {
+                return false;
+            };
+            let target = usize::from(u16::from_be_bytes(word) & 0x3fff);
+            if wildcard && target == HEADER_LEN {
+                continue;
+            }
+            let target = target + delta;
+            if target >= 0x4000 {
+                return false;
+            }
+            slot.copy_from_slice(&(0xc000 | target as u16).to_be_bytes());
+        }
+        true
+    }
+}
+
 /// The prepared answers of one zone.
 #[derive(Debug, Default)]
 pub(crate) struct PreparedSet {
@@ -129,62 +175,26 @@ impl PreparedSet {
         self.entries.shrink_to_fit();
     }
 
-    /// An entry.
-    pub fn get(&self, i: u32) -> Option<&Prepared> {
-        self.entries.get(i as usize)
-    }
-
-    /// Size of the sections of an entry in bytes.
-    pub fn len_of(&self, p: &Prepared) -> usize {
-        usize::from(p.len)
-    }
-
-    /// Appends an entry's sections to `out`, moving its pointers by `delta` (the
-    /// question name's length minus that of the name it was prepared for). Returns
-    /// `false` (with `out` partly written) if a pointer would leave the 14-bit range.
-    pub fn append(&self, p: &Prepared, delta: usize, out: &mut Vec<u8>) -> bool {
-        self.append_with(p, delta, false, out)
-    }
-
-    /// [`PreparedSet::append`] for the blob of a wildcard owner: pointers to the
-    /// question name itself (offset 12) are kept.
-    pub fn append_wildcard(&self, p: &Prepared, delta: usize, out: &mut Vec<u8>) -> bool {
-        self.append_with(p, delta, true, out)
-    }
-
-    fn append_with(&self, p: &Prepared, delta: usize, wildcard: bool, out: &mut Vec<u8>) -> bool {
+    /// The sections of an entry.
+    pub fn sections(&self, i: u32) -> Option<Sections<'_>> {
+        let p = self.entries.get(i as usize)?;
         let start = p.off as usize;
-        let Some(bytes) = self.bytes.get(start..start + usize::from(p.len)) else {
-            return false;
-        };
-        let base = out.len();
-        out.extend_from_slice(bytes);
-        if delta == 0 {
-            return true;
-        }
         let r = p.relocs_off as usize;
-        let Some(relocs) = self.relocs.get(r..r + usize::from(p.relocs_len)) else {
-            return false;
-        };
-        for &at in relocs {
-            let at = base + usize::from(at);
-            let Some(slot) = out.get_mut(at..at + 2) else {
-                return false;
-            };
-            let Ok(word) = <[u8; 2]>::try_from(&*slot) else {
-                return false;
-            };
-            let target = usize::from(u16::from_be_bytes(word) & 0x3fff);
-            if wildcard && target == HEADER_LEN {
-                continue;
-            }
-            let target = target + delta;
-            if target >= 0x4000 {
-                return false;
-            }
-            slot.copy_from_slice(&(0xc000 | target as u16).to_be_bytes());
-        }
-        true
+        Some(Sections {
+            bytes: self.bytes.get(start..start + usize::from(p.len))?,
+            relocs: self.relocs.get(r..r + usize::from(p.relocs_len))?,
+            counts: p.counts,
+            aa: p.aa,
+        })
+    }
+
+    /// Copies entry `i` of `from` into this set; returns its index here.
+    pub fn copy_from(&mut self, from: &PreparedSet, i: u32) -> Option<u32> {
+        let s = from.sections(i)?;
+        let relocs_off = u32::try_from(self.relocs.len()).ok()?;
+        self.relocs.extend_from_slice(s.relocs);
+        let relocs_len = u16::try_from(s.relocs.len()).ok()?;
+        self.push(s.bytes, s.counts, s.aa, relocs_off, relocs_len)
     }
 
     /// Bytes held.
@@ -254,13 +264,18 @@ mod tests {
         msg.extend_from_slice(&[2, b'n', b's', 0xc0, 12]);
         let mut set = PreparedSet::default();
         let i = set.add_message(&msg, 3, true).unwrap();
-        let p = *set.get(i).unwrap();
+        let p = set.sections(i).unwrap();
         assert_eq!(p.counts, [1, 0, 0]);
         let mut out = Vec::new();
-        assert!(set.append(&p, 4, &mut out));
+        assert!(p.append(4, false, &mut out));
         assert_eq!(&out[..2], &[0xc0, 16]);
         assert_eq!(&out[out.len() - 2..], &[0xc0, 16]);
         out.clear();
-        assert!(!set.append(&p, 0x4000, &mut out));
+        // A wildcard's owner pointer stays on the question name.
+        assert!(p.append(4, true, &mut out));
+        assert_eq!(&out[..2], &[0xc0, 12]);
+        assert_eq!(&out[out.len() - 2..], &[0xc0, 12]);
+        out.clear();
+        assert!(!p.append(0x4000, false, &mut out));
     }
 }

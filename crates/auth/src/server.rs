@@ -158,7 +158,7 @@ impl Answerer for AuthServer {
             && let Some(hit) = catalog.fast(lower, view.qtype, view.qclass)
             && write_prepared(out, &facts, &view, &hit)
         {
-            let kind = kind_of(hit.rcode, hit.prepared.counts[0]);
+            let kind = kind_of(hit.rcode, hit.sections.counts[0]);
             let key = if kind == ResponseKind::NxDomain {
                 apex_of(&catalog, lower)
             } else {
@@ -311,10 +311,10 @@ fn write_prepared(
     view: &QueryView<'_>,
     hit: &crate::catalog::Hit<'_>,
 ) -> bool {
-    let p = hit.prepared;
+    let p = &hit.sections;
     let opt_len = facts.opt.as_ref().map_or(0, OptOut::wire_len);
     let qname = view.qname_wire();
-    let total = HEADER_LEN + qname.len() + 4 + hit.set.len_of(p) + opt_len;
+    let total = HEADER_LEN + qname.len() + 4 + p.bytes.len() + opt_len;
     if total > facts.limit {
         return false;
     }
@@ -328,12 +328,7 @@ fn write_prepared(
     out.extend_from_slice(qname);
     out.extend_from_slice(&view.qtype.0.to_be_bytes());
     out.extend_from_slice(&view.qclass.0.to_be_bytes());
-    let appended = if hit.wildcard {
-        hit.set.append_wildcard(p, hit.delta, out)
-    } else {
-        hit.set.append(p, hit.delta, out)
-    };
-    if !appended {
+    if !p.append(hit.delta, hit.wildcard, out) {
         return false;
     }
     if let Some(opt) = &facts.opt {

@@ -15,6 +15,7 @@ use lib_dns::zone::Zone;
 use lib_dns::{Name, Record};
 
 use crate::hash::hash_name;
+use crate::prepared::Sections;
 
 /// "No node".
 pub(crate) const NONE: u32 = u32::MAX;
@@ -61,6 +62,120 @@ pub(crate) struct Node {
     pub cut: u32,
 }
 
+/// Bytes of one RRset's entry in a chunk's directory: type (2), tag (1: 0 none,
+/// 1 inline, 2 external; 0x80 = AA), pad (1), inline offset or prepared index (4),
+/// length (2), counts (3 × 2).
+const DIR_ENTRY: usize = 16;
+
+/// Where the prepared sections of an RRset are, for [`ZoneTree::pack`].
+pub(crate) enum BlobSource<'a> {
+    /// Not prepared: the general path answers.
+    None,
+    /// Copied into the chunk.
+    Inline(Sections<'a>),
+    /// Kept in the zone's prepared set under this index (they need relocation).
+    External(u32, Sections<'a>),
+}
+
+/// The packed, hot data of one node: name, index, cut, kind, and the RRset directory.
+#[derive(Clone, Copy)]
+pub(crate) struct Chunk<'a> {
+    bytes: &'a [u8],
+    name_len: usize,
+}
+
+/// A chunk's directory entry for one RRset type.
+pub(crate) enum Prepped<'a> {
+    /// The RRset exists but the general path answers for it.
+    Unprepared,
+    /// Its sections, inline.
+    Inline(Sections<'a>),
+    /// Its sections are the zone's prepared entry of this index.
+    External(u32),
+}
+
+impl<'a> Chunk<'a> {
+    fn u32_at(&self, at: usize) -> u32 {
+        self.bytes
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(NONE, u32::from_be_bytes)
+    }
+
+    fn u16_at(&self, at: usize) -> u16 {
+        self.bytes
+            .get(at..at + 2)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map_or(0, u16::from_be_bytes)
+    }
+
+    /// The node's index.
+    pub fn index(&self) -> u32 {
+        self.u32_at(self.name_len)
+    }
+
+    /// The delegation or DNAME node above, or [`NONE`].
+    pub fn cut(&self) -> u32 {
+        self.u32_at(self.name_len + 4)
+    }
+
+    /// What the node is.
+    pub fn kind(&self) -> NodeKind {
+        match self.bytes.get(self.name_len + 8) {
+            Some(1) => NodeKind::Delegation,
+            Some(2) => NodeKind::BelowCut,
+            Some(3) => NodeKind::BelowDname,
+            _ => NodeKind::Auth,
+        }
+    }
+
+    /// Whether `*.<name>` exists.
+    pub fn wildcard_child(&self) -> bool {
+        self.bytes.get(self.name_len + 9) == Some(&1)
+    }
+
+    fn count(&self) -> usize {
+        usize::from(self.bytes.get(self.name_len + 10).copied().unwrap_or(0))
+    }
+
+    /// Whether the node has an RRset of `rtype`.
+    pub fn has(&self, rtype: Rtype) -> bool {
+        self.entry_at(rtype).is_some()
+    }
+
+    fn entry_at(&self, rtype: Rtype) -> Option<usize> {
+        let dir = self.name_len + 11;
+        (0..self.count())
+            .map(|k| dir + k * DIR_ENTRY)
+            .find(|&at| self.u16_at(at) == rtype.0)
+    }
+
+    /// The prepared sections of the RRset of `rtype`, if the node has one.
+    pub fn prepared(&self, rtype: Rtype) -> Option<Prepped<'a>> {
+        let at = self.entry_at(rtype)?;
+        let tag = *self.bytes.get(at + 2)?;
+        let reference = self.u32_at(at + 4);
+        Some(match tag & 0x7f {
+            1 => {
+                let start = reference as usize;
+                let len = usize::from(self.u16_at(at + 8));
+                Prepped::Inline(Sections {
+                    bytes: self.bytes.get(start..start + len)?,
+                    relocs: &[],
+                    counts: [
+                        self.u16_at(at + 10),
+                        self.u16_at(at + 12),
+                        self.u16_at(at + 14),
+                    ],
+                    aa: tag & 0x80 != 0,
+                })
+            }
+            2 => Prepped::External(reference),
+            _ => Prepped::Unprepared,
+        })
+    }
+}
+
 /// One RRset of a node.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rrset {
@@ -70,15 +185,17 @@ pub(crate) struct Rrset {
     pub ttl: u32,
     data_start: u32,
     count: u16,
-    /// The prepared positive answer for this (owner, type), or [`NONE`].
-    pub prepared: u32,
 }
 
 /// The data of one zone.
 pub struct ZoneTree {
     apex: Name,
     class: Class,
+    /// Owner names; once packed ([`ZoneTree::pack`]), each name followed by the node's
+    /// hot data (see [`Chunk`]).
     names: Vec<u8>,
+    /// Whether the table's entries hold chunk offsets (packed) or node indices.
+    packed: bool,
     nodes: Vec<Node>,
     /// Open addressing with linear probing: per slot, the upper 32 bits of the name's
     /// hash (compared before the name) and the node index; [`EMPTY`] when free.
@@ -135,6 +252,7 @@ impl ZoneTree {
             apex: apex.clone(),
             class: zone.class(),
             names: Vec::new(),
+            packed: false,
             nodes: Vec::new(),
             table: vec![
                 EMPTY;
@@ -299,7 +417,6 @@ impl ZoneTree {
                     ttl: 0,
                     data_start,
                     count,
-                    prepared: NONE,
                 };
                 if self.records(&probe).any(|d| d == bytes) {
                     continue;
@@ -316,7 +433,6 @@ impl ZoneTree {
                 ttl: ttl.unwrap_or(0),
                 data_start,
                 count,
-                prepared: NONE,
             });
             if let Some(n) = self.nodes.get_mut(node as usize) {
                 if n.rrsets_len == 0 {
@@ -415,11 +531,118 @@ impl ZoneTree {
             if e == EMPTY {
                 return None;
             }
-            if e >> 32 == hash >> 32 && self.node_name(e as u32) == wire {
-                return Some(e as u32);
+            if e >> 32 == hash >> 32 {
+                if self.packed {
+                    if let Some(chunk) = self.chunk_at(e as u32, wire) {
+                        return Some(chunk.index());
+                    }
+                } else if self.node_name(e as u32) == wire {
+                    return Some(e as u32);
+                }
             }
             slot = (slot + 1) & mask;
         }
+    }
+
+    /// The packed data of the node of a lowercase wire name (after [`ZoneTree::pack`]).
+    pub(crate) fn find_chunk(&self, wire: &[u8]) -> Option<Chunk<'_>> {
+        let mask = self.table.len() - 1;
+        let hash = hash_name(wire);
+        let mut slot = hash as usize & mask;
+        loop {
+            let e = *self.table.get(slot)?;
+            if e == EMPTY {
+                return None;
+            }
+            if e >> 32 == hash >> 32
+                && let Some(chunk) = self.chunk_at(e as u32, wire)
+            {
+                return Some(chunk);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The chunk at `off` if its name is `wire`.
+    fn chunk_at(&self, off: u32, wire: &[u8]) -> Option<Chunk<'_>> {
+        let start = off as usize;
+        let rest = self.names.get(start..)?;
+        if rest.get(..wire.len())? != wire {
+            return None;
+        }
+        Some(Chunk {
+            bytes: rest,
+            name_len: wire.len(),
+        })
+    }
+
+    /// Lays the nodes out for the prepared path: each node's name, then its index,
+    /// cut, kind, wildcard flag and a directory of its RRsets with the prepared
+    /// sections (`blob(node, type)`) copied inline when they need no relocation. The
+    /// table then points at these chunks, so a hit costs the table slot and one
+    /// contiguous chunk.
+    pub(crate) fn pack<'a>(
+        &mut self,
+        blob: impl Fn(u32, Rtype) -> BlobSource<'a>,
+    ) -> Result<(), BuildError> {
+        let mut chunks = Vec::with_capacity(self.names.len() * 2);
+        for i in 0..self.nodes.len() as u32 {
+            let Some(node) = self.nodes.get(i as usize).copied() else {
+                continue;
+            };
+            let start = chunks.len();
+            let name = self.node_name(i);
+            chunks.extend_from_slice(name);
+            chunks.extend_from_slice(&i.to_be_bytes());
+            chunks.extend_from_slice(&node.cut.to_be_bytes());
+            chunks.push(node.kind as u8);
+            chunks.push(u8::from(node.wildcard_child));
+            let sets = self.rrsets(i);
+            chunks.push(u8::try_from(sets.len()).map_err(|_| BuildError::TooLarge)?);
+            let dir = chunks.len();
+            chunks.resize(dir + sets.len() * DIR_ENTRY, 0);
+            for (k, set) in sets.iter().enumerate() {
+                let (tag, reference, s) = match blob(i, set.rtype) {
+                    BlobSource::None => (0u8, 0u32, None),
+                    BlobSource::External(p, s) => (2, p, Some(s)),
+                    BlobSource::Inline(s) => {
+                        let rel = to_u32(chunks.len() - start)?;
+                        chunks.extend_from_slice(s.bytes);
+                        (1, rel, Some(s))
+                    }
+                };
+                let (len, counts, aa) =
+                    s.map_or((0, [0; 3], false), |s| (s.bytes.len(), s.counts, s.aa));
+                let mut e = [0u8; DIR_ENTRY];
+                e[..2].copy_from_slice(&set.rtype.0.to_be_bytes());
+                e[2] = tag | if aa { 0x80 } else { 0 };
+                e[4..8].copy_from_slice(&reference.to_be_bytes());
+                e[8..10].copy_from_slice(
+                    &u16::try_from(len)
+                        .map_err(|_| BuildError::TooLarge)?
+                        .to_be_bytes(),
+                );
+                e[10..12].copy_from_slice(&counts[0].to_be_bytes());
+                e[12..14].copy_from_slice(&counts[1].to_be_bytes());
+                e[14..16].copy_from_slice(&counts[2].to_be_bytes());
+                let at = dir + k * DIR_ENTRY;
+                if let Some(slot) = chunks.get_mut(at..at + DIR_ENTRY) {
+                    slot.copy_from_slice(&e);
+                }
+            }
+            if let Some(n) = self.nodes.get_mut(i as usize) {
+                n.name_off = to_u32(start)?;
+            }
+        }
+        chunks.shrink_to_fit();
+        self.names = chunks;
+        let nodes = &self.nodes;
+        for e in self.table.iter_mut().filter(|e| **e != EMPTY) {
+            let off = nodes.get((*e as u32) as usize).map_or(0, |n| n.name_off);
+            *e = (*e & 0xffff_ffff_0000_0000) | u64::from(off);
+        }
+        self.packed = true;
+        Ok(())
     }
 
     /// A node by index.
@@ -457,22 +680,6 @@ impl ZoneTree {
     /// The RRset of a type at a node.
     pub(crate) fn rrset(&self, i: u32, rtype: Rtype) -> Option<Rrset> {
         self.rrsets(i).iter().find(|s| s.rtype == rtype).copied()
-    }
-
-    /// Sets the prepared answer of the RRset of `rtype` at node `i`.
-    pub(crate) fn set_prepared(&mut self, i: u32, rtype: Rtype, prepared: u32) {
-        let Some(n) = self.nodes.get(i as usize) else {
-            return;
-        };
-        let start = n.rrsets_start as usize;
-        let end = start + usize::from(n.rrsets_len);
-        if let Some(set) = self
-            .rrsets
-            .get_mut(start..end)
-            .and_then(|s| s.iter_mut().find(|s| s.rtype == rtype))
-        {
-            set.prepared = prepared;
-        }
     }
 
     /// The records' data of an RRset, each in uncompressed wire form.
