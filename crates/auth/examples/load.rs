@@ -44,10 +44,9 @@ fn main() {
         .filter(|d| d.is_error())
         .count();
     let checked = start.elapsed();
-    let served = ServedZone::build(&loaded.zone).expect("build");
-    let built = start.elapsed();
     let records = loaded.zone.records().len();
-    drop(loaded);
+    let served = ServedZone::from_zone(loaded.zone).expect("build");
+    let built = start.elapsed();
     let catalog = Catalog::new().with_zone(std::sync::Arc::new(served));
     let total = start.elapsed();
     let zone = catalog.zones().next().expect("zone");

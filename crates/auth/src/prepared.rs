@@ -197,6 +197,11 @@ impl PreparedSet {
         self.push(s.bytes, s.counts, s.aa, relocs_off, relocs_len)
     }
 
+    /// Bytes of all sections kept.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.bytes.capacity()

@@ -578,14 +578,19 @@ impl ZoneTree {
 
     /// Lays the nodes out for the prepared path: each node's name, then its index,
     /// cut, kind, wildcard flag and a directory of its RRsets with the prepared
-    /// sections (`blob(node, type)`) copied inline when they need no relocation. The
+    /// sections (`blob(node, type)`, asked in node and type order; `inline_bytes` bounds
+    /// their total size) copied inline when they need no relocation. The
     /// table then points at these chunks, so a hit costs the table slot and one
     /// contiguous chunk.
     pub(crate) fn pack<'a>(
         &mut self,
-        blob: impl Fn(u32, Rtype) -> BlobSource<'a>,
+        inline_bytes: usize,
+        mut blob: impl FnMut(u32, Rtype) -> BlobSource<'a>,
     ) -> Result<(), BuildError> {
-        let mut chunks = Vec::with_capacity(self.names.len() * 2);
+        // Reserved in one go (an upper bound: every prepared section inline), since
+        // growing a vector of this size would copy it and hold twice its memory.
+        let size = self.names.len() + self.nodes.len() * 11 + self.rrsets.len() * DIR_ENTRY;
+        let mut chunks = Vec::with_capacity(size + inline_bytes);
         for i in 0..self.nodes.len() as u32 {
             let Some(node) = self.nodes.get(i as usize).copied() else {
                 continue;
@@ -636,9 +641,9 @@ impl ZoneTree {
         }
         chunks.shrink_to_fit();
         self.names = chunks;
-        let nodes = &self.nodes;
+        let offsets: Vec<u32> = self.nodes.iter().map(|n| n.name_off).collect();
         for e in self.table.iter_mut().filter(|e| **e != EMPTY) {
-            let off = nodes.get((*e as u32) as usize).map_or(0, |n| n.name_off);
+            let off = offsets.get((*e as u32) as usize).copied().unwrap_or(0);
             *e = (*e & 0xffff_ffff_0000_0000) | u64::from(off);
         }
         self.packed = true;
