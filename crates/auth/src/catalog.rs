@@ -73,8 +73,8 @@ impl ServedZone {
                 NodeKind::Auth => {
                     for set in tree.rrsets(i) {
                         let p = match set.rtype {
-                            Rtype::CNAME | Rtype::DNAME => continue,
-                            Rtype::NS | Rtype::PTR | Rtype::SOA | Rtype::MX | Rtype::SRV => {
+                            Rtype::DNAME => continue,
+                            t if !is_direct(t) => {
                                 let name = tree.node_name(i).to_vec();
                                 let res = resolve::exact(&tree, i, set.rtype);
                                 write_for(&mut msg, &name, set.rtype, tree.class(), &res);
@@ -165,6 +165,9 @@ pub(crate) struct Hit<'a> {
     pub delta: usize,
     /// Whether the sections are a wildcard's, synthesized for the query name.
     pub wildcard: bool,
+    /// Answer records that follow a CNAME in `sections`: each record's owner becomes
+    /// a pointer to the CNAME's target name.
+    pub chain: Option<Sections<'a>>,
     /// The response code.
     pub rcode: Rcode,
 }
@@ -265,6 +268,7 @@ impl Catalog {
                 sections,
                 delta,
                 wildcard,
+                chain: None,
                 rcode,
             })
         };
@@ -287,8 +291,11 @@ impl Catalog {
                         hit(zone.prepared.sections(p)?, 0, false, Rcode::NOERROR)
                     }
                     Some(Prepped::Unprepared) => None,
-                    None if chunk.has(Rtype::CNAME) => None,
-                    None => negative(Rcode::NOERROR),
+                    None => match chunk.prepared(Rtype::CNAME) {
+                        Some(Prepped::Inline(cname)) => cname_hit(self, zone, cname, qtype),
+                        Some(_) => None,
+                        None => negative(Rcode::NOERROR),
+                    },
                 },
                 NodeKind::Delegation if qtype != Rtype::DS => referral(chunk.index()),
                 NodeKind::BelowCut => referral(chunk.cut()),
@@ -341,8 +348,57 @@ fn wildcard<'a>(
         sections,
         delta: lower.len().checked_sub(len)?,
         wildcard: true,
+        chain: None,
         rcode: Rcode::NOERROR,
     })
+}
+
+/// Whether answers of this type are prepared as plain records (owner pointer, fixed
+/// fields, data without compressed names and no additional processing), which can be
+/// moved to another owner by rewriting the owner pointer.
+fn is_direct(rtype: Rtype) -> bool {
+    !matches!(
+        rtype,
+        Rtype::NS | Rtype::PTR | Rtype::SOA | Rtype::MX | Rtype::SRV | Rtype::DNAME
+    )
+}
+
+/// A CNAME answered from prepared sections (RFC 1034 §4.3.2 step 3a): the CNAME, then
+/// the target's RRset of `qtype` when the target is a plain node of the same zone, or
+/// the CNAME alone when the target is outside every zone we serve. Anything else
+/// (chains, NODATA or NXDOMAIN at the target, other zones) takes the general path.
+fn cname_hit<'a>(
+    catalog: &Catalog,
+    zone: &'a ServedZone,
+    cname: Sections<'a>,
+    qtype: Rtype,
+) -> Option<Hit<'a>> {
+    // One record: owner pointer (2), type, class, TTL, length (10), target name.
+    let target = cname.bytes.get(12..)?;
+    let mut lower = [0u8; 255];
+    let lower = lower.get_mut(..target.len())?;
+    lower.copy_from_slice(target);
+    lower.make_ascii_lowercase();
+    let hit = |chain| {
+        Some(Hit {
+            sections: cname,
+            delta: 0,
+            wildcard: false,
+            chain,
+            rcode: Rcode::NOERROR,
+        })
+    };
+    let Some(target_zone) = catalog.served_for(lower) else {
+        return hit(None);
+    };
+    if !std::ptr::eq(target_zone, zone) || !is_direct(qtype) || qtype == Rtype::CNAME {
+        return None;
+    }
+    let node = zone.tree.find_chunk(lower)?;
+    match (node.kind(), node.prepared(qtype)?) {
+        (NodeKind::Auth, Prepped::Inline(s)) => hit(Some(s)),
+        _ => None,
+    }
 }
 
 /// Whether a label starts at `at` in the wire name.

@@ -314,7 +314,8 @@ fn write_prepared(
     let p = &hit.sections;
     let opt_len = facts.opt.as_ref().map_or(0, OptOut::wire_len);
     let qname = view.qname_wire();
-    let total = HEADER_LEN + qname.len() + 4 + p.bytes.len() + opt_len;
+    let chain_len = hit.chain.as_ref().map_or(0, |c| c.bytes.len());
+    let total = HEADER_LEN + qname.len() + 4 + p.bytes.len() + chain_len + opt_len;
     if total > facts.limit {
         return false;
     }
@@ -322,19 +323,53 @@ fn write_prepared(
     out.reserve(total);
     let bits = response::header_bits(&facts.echo, p.aa, false, hit.rcode);
     let ar = p.counts[2] + u16::from(facts.opt.is_some());
-    for word in [facts.echo.id, bits, 1, p.counts[0], p.counts[1], ar] {
+    let an = p.counts[0] + hit.chain.as_ref().map_or(0, |c| c.counts[0]);
+    for word in [facts.echo.id, bits, 1, an, p.counts[1], ar] {
         out.extend_from_slice(&word.to_be_bytes());
     }
     out.extend_from_slice(qname);
     out.extend_from_slice(&view.qtype.0.to_be_bytes());
     out.extend_from_slice(&view.qclass.0.to_be_bytes());
+    let cname_target = out.len() + 12;
     if !p.append(hit.delta, hit.wildcard, out) {
+        return false;
+    }
+    if let Some(chain) = &hit.chain
+        && !append_chain(chain, cname_target, out)
+    {
         return false;
     }
     if let Some(opt) = &facts.opt {
         opt.write(hit.rcode, out);
     }
     true
+}
+
+/// Appends plain records (see `catalog::is_direct`) with their owner pointers aimed at
+/// `owner` (the CNAME target written at that offset).
+fn append_chain(chain: &crate::prepared::Sections<'_>, owner: usize, out: &mut Vec<u8>) -> bool {
+    let Ok(owner) = u16::try_from(owner) else {
+        return false;
+    };
+    if owner >= 0x4000 {
+        return false;
+    }
+    let base = out.len();
+    out.extend_from_slice(chain.bytes);
+    let mut at = base;
+    while at < out.len() {
+        let Some(rdlen) = out
+            .get(at + 10..at + 12)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+        else {
+            return false;
+        };
+        if let Some(slot) = out.get_mut(at..at + 2) {
+            slot.copy_from_slice(&(0xc000 | owner).to_be_bytes());
+        }
+        at += 12 + usize::from(u16::from_be_bytes(rdlen));
+    }
+    at == out.len()
 }
 
 /// The rate-limiting kind of a response.

@@ -105,6 +105,10 @@ fn prepared_answers_do_not_allocate() {
         ("a.b.wild.example.test.", Rtype::TXT, Rcode::NOERROR, 1),
         ("foo.mxw.example.test.", Rtype::MX, Rcode::NOERROR, 1),
         ("foo.wild.example.test.", Rtype::MX, Rcode::NOERROR, 0),
+        ("cn.example.test.", Rtype::A, Rcode::NOERROR, 3),
+        ("Cn.Example.Test.", Rtype::AAAA, Rcode::NOERROR, 2),
+        ("cnout.example.test.", Rtype::A, Rcode::NOERROR, 1),
+        ("cn2.example.test.", Rtype::CNAME, Rcode::NOERROR, 1),
     ];
     let mut out = Vec::with_capacity(65535);
     // The first query of a thread registers it with the catalog's ArcSwap (one
