@@ -270,11 +270,14 @@ impl ZoneTree {
         let mut lower = [0u8; 255];
         let mut last: Option<(&Name, u32)> = None;
         for (i, rec) in zone.records().iter().enumerate() {
+            if rec.class != zone.class() {
+                continue;
+            }
             // Zone files list an owner's records together: skip the lookup then.
             let node = match last {
                 Some((owner, node)) if owner.eq_exact(&rec.owner) => node,
                 _ => {
-                    if rec.class != zone.class() || !rec.owner.is_subdomain_of(&apex) {
+                    if !rec.owner.is_subdomain_of(&apex) {
                         continue;
                     }
                     let wire = rec.owner.as_wire();
