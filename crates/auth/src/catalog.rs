@@ -15,7 +15,7 @@ use crate::hash::NameBuild;
 use crate::prepared::{PreparedSet, Sections};
 use crate::resolve::{self, Resolution};
 use crate::response::{self, Echo};
-use crate::tree::{BlobSource, BuildError, Chunk, NodeKind, Prepped, ZoneTree, parent_wire};
+use crate::tree::{BlobSource, BuildError, Chunk, NONE, NodeKind, Prepped, ZoneTree, parent_wire};
 
 /// One served zone: its data and its prepared answers.
 pub struct ServedZone {
@@ -23,8 +23,6 @@ pub struct ServedZone {
     prepared: PreparedSet,
     /// The SOA authority section of negative answers, relocatable.
     negative: u32,
-    /// Referral sections by delegation node, relocatable.
-    referrals: HashMap<u32, u32, NameBuild>,
 }
 
 impl ServedZone {
@@ -53,7 +51,7 @@ impl ServedZone {
         let negative = prepared
             .add_message(&msg, apex.len(), true)
             .ok_or(BuildError::TooLarge)?;
-        let mut referrals = HashMap::default();
+        let mut referrals: HashMap<u32, u32, NameBuild> = HashMap::default();
         // Positive answers go to a scratch set first: most are copied into the packed
         // nodes, and only those that need relocation stay in `prepared`.
         let mut scratch = PreparedSet::default();
@@ -110,7 +108,8 @@ impl ServedZone {
         // `pack` asks in node and type order, the order of `placed`: a cursor finds
         // each entry.
         let mut cursor = 0usize;
-        tree.pack(scratch.byte_len(), |i, rtype| {
+        let referral = |cut: u32| referrals.get(&cut).copied().unwrap_or(NONE);
+        tree.pack(scratch.byte_len(), referral, |i, rtype| {
             let key = (i, rtype.0);
             while placed.get(cursor).is_some_and(|&(n, t, _, _)| (n, t) < key) {
                 cursor += 1;
@@ -130,7 +129,6 @@ impl ServedZone {
             tree,
             prepared,
             negative,
-            referrals,
         })
     }
 
@@ -276,10 +274,15 @@ impl Catalog {
             let delta = lower.len() - tree.apex().wire_len();
             hit(zone.prepared.sections(zone.negative)?, delta, false, rcode)
         };
-        let referral = |cut: u32| {
-            let sections = zone.prepared.sections(*zone.referrals.get(&cut)?)?;
-            let delta = lower.len().checked_sub(tree.node_name(cut).len())?;
-            hit(sections, delta, false, Rcode::NOERROR)
+        let referral = |chunk: Chunk<'_>| {
+            let (index, cut_len) = chunk.referral()?;
+            let sections = zone.prepared.sections(index)?;
+            hit(
+                sections,
+                lower.len().checked_sub(cut_len)?,
+                false,
+                Rcode::NOERROR,
+            )
         };
         if let Some(chunk) = tree.find_chunk(lower) {
             return match chunk.kind() {
@@ -297,8 +300,8 @@ impl Catalog {
                         None => negative(Rcode::NOERROR),
                     },
                 },
-                NodeKind::Delegation if qtype != Rtype::DS => referral(chunk.index()),
-                NodeKind::BelowCut => referral(chunk.cut()),
+                NodeKind::Delegation if qtype != Rtype::DS => referral(chunk),
+                NodeKind::BelowCut => referral(chunk),
                 _ => None,
             };
         }
@@ -311,8 +314,7 @@ impl Catalog {
                         wildcard(zone, wire, lower, qtype, negative(Rcode::NOERROR))
                     }
                     NodeKind::Auth => negative(Rcode::NXDOMAIN),
-                    NodeKind::Delegation => referral(ce.index()),
-                    NodeKind::BelowCut => referral(ce.cut()),
+                    NodeKind::Delegation | NodeKind::BelowCut => referral(ce),
                     NodeKind::BelowDname => None,
                 };
             }

@@ -67,6 +67,10 @@ pub(crate) struct Node {
 /// length (2), counts (3 × 2).
 const DIR_ENTRY: usize = 16;
 
+/// Bytes of a chunk's header after the name: index (4), kind (1), wildcard child (1),
+/// RRset count (1), referral index (4), delegation name length (1).
+const HEADER: usize = 12;
+
 /// Where the prepared sections of an RRset are, for [`ZoneTree::pack`].
 pub(crate) enum BlobSource<'a> {
     /// Not prepared: the general path answers.
@@ -77,7 +81,7 @@ pub(crate) enum BlobSource<'a> {
     External(u32, Sections<'a>),
 }
 
-/// The packed, hot data of one node: name, index, cut, kind, and the RRset directory.
+/// The packed, hot data of one node: name, index, kind, referral, RRset directory.
 #[derive(Clone, Copy)]
 pub(crate) struct Chunk<'a> {
     bytes: &'a [u8],
@@ -114,14 +118,9 @@ impl<'a> Chunk<'a> {
         self.u32_at(self.name_len)
     }
 
-    /// The delegation or DNAME node above, or [`NONE`].
-    pub fn cut(&self) -> u32 {
-        self.u32_at(self.name_len + 4)
-    }
-
     /// What the node is.
     pub fn kind(&self) -> NodeKind {
-        match self.bytes.get(self.name_len + 8) {
+        match self.bytes.get(self.name_len + 4) {
             Some(1) => NodeKind::Delegation,
             Some(2) => NodeKind::BelowCut,
             Some(3) => NodeKind::BelowDname,
@@ -131,11 +130,19 @@ impl<'a> Chunk<'a> {
 
     /// Whether `*.<name>` exists.
     pub fn wildcard_child(&self) -> bool {
-        self.bytes.get(self.name_len + 9) == Some(&1)
+        self.bytes.get(self.name_len + 5) == Some(&1)
     }
 
     fn count(&self) -> usize {
-        usize::from(self.bytes.get(self.name_len + 10).copied().unwrap_or(0))
+        usize::from(self.bytes.get(self.name_len + 6).copied().unwrap_or(0))
+    }
+
+    /// For a delegation point or a node below one: the prepared referral's index and
+    /// the length of the delegation point's name.
+    pub fn referral(&self) -> Option<(u32, usize)> {
+        let index = self.u32_at(self.name_len + 7);
+        let len = usize::from(*self.bytes.get(self.name_len + 11)?);
+        (index != NONE).then_some((index, len))
     }
 
     /// Whether the node has an RRset of `rtype`.
@@ -144,7 +151,7 @@ impl<'a> Chunk<'a> {
     }
 
     fn entry_at(&self, rtype: Rtype) -> Option<usize> {
-        let dir = self.name_len + 11;
+        let dir = self.name_len + HEADER;
         (0..self.count())
             .map(|k| dir + k * DIR_ENTRY)
             .find(|&at| self.u16_at(at) == rtype.0)
@@ -580,7 +587,8 @@ impl ZoneTree {
     }
 
     /// Lays the nodes out for the prepared path: each node's name, then its index,
-    /// cut, kind, wildcard flag and a directory of its RRsets with the prepared
+    /// kind, wildcard flag, the referral that answers below a delegation
+    /// (`referral(delegation node)`) and a directory of its RRsets with the prepared
     /// sections (`blob(node, type)`, asked in node and type order; `inline_bytes` bounds
     /// their total size) copied inline when they need no relocation. The
     /// table then points at these chunks, so a hit costs the table slot and one
@@ -588,11 +596,12 @@ impl ZoneTree {
     pub(crate) fn pack<'a>(
         &mut self,
         inline_bytes: usize,
+        referral: impl Fn(u32) -> u32,
         mut blob: impl FnMut(u32, Rtype) -> BlobSource<'a>,
     ) -> Result<(), BuildError> {
         // Reserved in one go (an upper bound: every prepared section inline), since
         // growing a vector of this size would copy it and hold twice its memory.
-        let size = self.names.len() + self.nodes.len() * 11 + self.rrsets.len() * DIR_ENTRY;
+        let size = self.names.len() + self.nodes.len() * HEADER + self.rrsets.len() * DIR_ENTRY;
         let mut chunks = Vec::with_capacity(size + inline_bytes);
         for i in 0..self.nodes.len() as u32 {
             let Some(node) = self.nodes.get(i as usize).copied() else {
@@ -602,11 +611,25 @@ impl ZoneTree {
             let name = self.node_name(i);
             chunks.extend_from_slice(name);
             chunks.extend_from_slice(&i.to_be_bytes());
-            chunks.extend_from_slice(&node.cut.to_be_bytes());
             chunks.push(node.kind as u8);
             chunks.push(u8::from(node.wildcard_child));
             let sets = self.rrsets(i);
             chunks.push(u8::try_from(sets.len()).map_err(|_| BuildError::TooLarge)?);
+            let cut = match node.kind {
+                NodeKind::Delegation => i,
+                NodeKind::BelowCut => node.cut,
+                _ => NONE,
+            };
+            let (index, len) = if cut == NONE {
+                (NONE, 0)
+            } else {
+                // The name's length from the node: names of nodes packed already
+                // have moved to `chunks`.
+                let len = self.nodes.get(cut as usize).map_or(0, |n| n.name_len);
+                (referral(cut), usize::from(len))
+            };
+            chunks.extend_from_slice(&index.to_be_bytes());
+            chunks.push(u8::try_from(len).map_err(|_| BuildError::TooLarge)?);
             let dir = chunks.len();
             chunks.resize(dir + sets.len() * DIR_ENTRY, 0);
             for (k, set) in sets.iter().enumerate() {
