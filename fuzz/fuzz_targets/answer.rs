@@ -24,11 +24,21 @@ fn server() -> &'static AuthServer {
     static SERVER: OnceLock<AuthServer> = OnceLock::new();
     SERVER.get_or_init(|| {
         let origin = Name::parse("example.test.").expect("origin");
-        let loaded = Zone::read(origin, Class::IN, "example.test.zone", ZONE.as_bytes(), &mut NoIncludes);
+        let loaded = Zone::read(
+            origin,
+            Class::IN,
+            "example.test.zone",
+            ZONE.as_bytes(),
+            &mut NoIncludes,
+        );
         let catalog = Catalog::build([&loaded.zone]).expect("zone builds");
         let config = ServerConfig {
             cookie_secret: Some(CookieSecret::new([7; 16])),
-            rrl: Some(RrlConfig { rate: 1000, slip: 2, table_size: 256 }),
+            rrl: Some(RrlConfig {
+                rate: 1000,
+                slip: 2,
+                table_size: 256,
+            }),
             ..ServerConfig::default()
         };
         AuthServer::new(catalog, config)
@@ -41,7 +51,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let ctx = QueryContext {
         client: SocketAddr::from(([192, 0, 2, mode], 5353)),
-        transport: if mode & 1 == 0 { Transport::Udp } else { Transport::Stream },
+        transport: if mode & 1 == 0 {
+            Transport::Udp
+        } else {
+            Transport::Stream
+        },
         now: 1_700_000_000 + u64::from(mode >> 1),
     };
     let mut out = Vec::new();
