@@ -2,6 +2,25 @@
 //!
 //! [`Answerer`] is what the network edge calls for every query: bytes in, bytes out,
 //! time and client facts passed in, so the core stays sans-I/O and deterministic.
+//! [`AuthServer`] implements it over a [`Catalog`] of zones, swapped atomically when a
+//! zone changes ([`Catalog::with_zone`], [`AuthServer::set_catalog`]).
+//!
+//! Each zone is a [`ZoneTree`]: every owner name, empty non-terminal and the apex is a
+//! node, found by one probe of an open-addressing table keyed by the lowercase wire
+//! name; each node knows whether it is authoritative data, a delegation point, below a
+//! cut or below a DNAME, and whether it has a wildcard child, so the closest encloser
+//! is one probe per label. At load, answers are prepared NSD-style
+//! ([`ServedZone`]): the sections' bytes for every (owner, type), the referral of
+//! every delegation and the negative answer of the zone, with compression pointers
+//! relative to the question name at offset 12 (moved by the length difference for
+//! names below a cut or the apex, and for wildcard expansions). The node's name, its
+//! RRset directory and its prepared sections sit together in one chunk, so a query
+//! costs the parse, one table slot, one chunk and a copy, without allocating.
+//! CNAME chains beyond one step, DNAME, ANY, truncation and answers that cross zones
+//! take the general path (`resolve` then `response`), which the prepared answers are
+//! generated from.
+//!
+//! Also here: server cookies (RFC 7873, RFC 9018) and response rate limiting.
 #![cfg_attr(
     not(test),
     deny(
@@ -13,6 +32,25 @@
 )]
 
 use std::net::SocketAddr;
+
+mod catalog;
+mod cookie;
+mod hash;
+mod prepared;
+mod resolve;
+mod response;
+mod rrl;
+mod server;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+pub use catalog::{Catalog, ServedZone};
+pub use cookie::{CookieCheck, CookieSecret};
+pub use rrl::{ResponseKind, Rrl, RrlConfig, Verdict};
+pub use server::{AuthServer, DEFAULT_UDP_SIZE, ServerConfig};
+pub use tree::{BuildError, NodeKind, ZoneTree};
 
 /// How a query arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
