@@ -1,85 +1,53 @@
-//! THE CONNECTION POINT between the network edge and the answering core.
+//! The connection point between the network edge and the answering core of
+//! `crates/auth`.
 //!
-//! Every listener answers through the `Arc<dyn Answerer>` that [`build_answerer`] returns
-//! (swapped atomically on reload). The lead connects the real engine of `crates/auth`
-//! here and nowhere else.
+//! Every listener answers through the `Arc<dyn Answerer>` that [`build_answerer`] returns,
+//! swapped atomically on reload.
 
-use std::sync::Arc;
+use std::io::Read;
+use std::sync::{Arc, OnceLock};
 
 use lib_dns::zone::Zone;
-use zdns_auth::{Answerer, Outcome, QueryContext};
+use zdns_auth::{Answerer, AuthServer, Catalog, CookieSecret, ServedZone, ServerConfig};
 
-/// Builds the answerer for the loaded zones.
-///
-/// For now this returns [`Refuser`], which answers every query REFUSED: the authoritative
-/// engine of `crates/auth` is not connected yet. Replace the body with the engine built
-/// from `zones`.
+/// Builds the authoritative answerer for the loaded (and checked) zones. A zone that the
+/// engine cannot build is left out and logged; the others are served.
 pub fn build_answerer(zones: Vec<Zone>) -> Arc<dyn Answerer> {
-    drop(zones);
-    Arc::new(Refuser)
-}
-
-/// Answers every query REFUSED, echoing its header and question (RFC 1035 §4.1.1).
-/// Bytes that are not a query get no answer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Refuser;
-
-/// RCODE 5, REFUSED.
-const REFUSED: u8 = 5;
-
-impl Answerer for Refuser {
-    fn answer(&self, query: &[u8], _ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome {
-        out.clear();
-        let Some(question_len) = first_question_len(query) else {
-            return Outcome::Drop;
-        };
-        let (Some(header), Some(question)) = (query.get(..12), query.get(12..12 + question_len))
-        else {
-            return Outcome::Drop;
-        };
-        let (Some(&b2), Some(&qd_hi), Some(&qd_lo)) = (header.get(2), header.get(4), header.get(5))
-        else {
-            return Outcome::Drop;
-        };
-        if b2 & 0x80 != 0 || (qd_hi, qd_lo) != (0, 1) {
-            return Outcome::Drop;
-        }
-        out.extend_from_slice(header.get(..2).unwrap_or_default());
-        // QR set, opcode and RD kept; AA, TC, RA, Z, AD, CD cleared, RCODE REFUSED.
-        out.push(0x80 | (b2 & 0x79));
-        out.push(REFUSED);
-        out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
-        out.extend_from_slice(question);
-        Outcome::Reply
-    }
-}
-
-/// The length of the first question of a one-question message, if it is well formed
-/// (an uncompressed name of at most 255 bytes, then type and class).
-fn first_question_len(msg: &[u8]) -> Option<usize> {
-    let mut at = 12;
-    loop {
-        let len = usize::from(*msg.get(at)?);
-        if len > 63 {
-            return None;
-        }
-        at += 1 + len;
-        if at - 12 > 255 {
-            return None;
-        }
-        if len == 0 {
-            break;
+    let mut catalog = Catalog::new();
+    for zone in &zones {
+        match ServedZone::build(zone) {
+            Ok(served) => catalog = catalog.with_zone(Arc::new(served)),
+            Err(e) => tracing::error!(zone = %zone.origin(), error = %e, "zone not served"),
         }
     }
-    let end = at + 4;
-    (msg.len() >= end).then_some(end - 12)
+    let config = ServerConfig {
+        cookie_secret: Some(CookieSecret::new(*secret())),
+        ..ServerConfig::default()
+    };
+    Arc::new(AuthServer::new(catalog, config))
+}
+
+/// The server-cookie secret (RFC 9018 §3): random, and the same for the life of the
+/// process so that reloads do not invalidate the cookies clients hold.
+fn secret() -> &'static [u8; 16] {
+    static SECRET: OnceLock<[u8; 16]> = OnceLock::new();
+    SECRET.get_or_init(|| {
+        let mut key = [0u8; 16];
+        let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut key));
+        if let Err(e) = read {
+            // Without randomness, cookies are still well-formed but guessable; say so.
+            tracing::warn!(error = %e, "cannot read /dev/urandom: server cookies use a fixed key");
+        }
+        key
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lib_dns::{Message, Name, Rcode, Rtype};
-    use zdns_auth::Transport;
+    use lib_dns::zone::NoIncludes;
+    use lib_dns::{Class, Message, Name, Rcode, Rtype};
+    use zdns_auth::{Outcome, QueryContext, Transport};
 
     fn ctx() -> QueryContext {
         QueryContext {
@@ -89,30 +57,35 @@ mod tests {
         }
     }
 
-    #[test]
-    fn refuses_and_echoes_the_question() {
-        let q = Message::query(77, Name::parse("Example.").unwrap(), Rtype::SOA);
-        let wire = q.to_wire(512).unwrap();
+    fn ask(a: &dyn Answerer, name: &str, rtype: Rtype) -> Message {
+        let q = Message::query(77, Name::parse(name).unwrap(), rtype);
         let mut out = Vec::new();
-        assert_eq!(Refuser.answer(&wire, &ctx(), &mut out), Outcome::Reply);
-        let r = Message::parse(&out).unwrap();
-        assert_eq!(r.id, 77);
-        assert!(r.flags.qr && r.flags.rd);
-        assert_eq!(r.rcode, Rcode::REFUSED);
-        assert_eq!(r.questions, q.questions);
+        assert_eq!(
+            a.answer(&q.to_wire(512).unwrap(), &ctx(), &mut out),
+            Outcome::Reply
+        );
+        Message::parse(&out).unwrap()
     }
 
     #[test]
-    fn drops_what_is_not_a_query() {
+    fn answers_from_the_zones_and_refuses_the_rest() {
+        let text = "$ORIGIN example.\n$TTL 300\n@ SOA ns hm 7 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
+        let loaded = Zone::read(
+            Name::parse("example.").unwrap(),
+            Class::IN,
+            "example.zone",
+            text.as_bytes(),
+            &mut NoIncludes,
+        );
+        let a = build_answerer(vec![loaded.zone]);
+        let r = ask(&*a, "NS.example.", Rtype::A);
+        assert_eq!(r.rcode, Rcode::NOERROR);
+        assert!(r.flags.aa);
+        assert_eq!(r.answers.len(), 1);
+        assert_eq!(ask(&*a, "other.test.", Rtype::A).rcode, Rcode::REFUSED);
+        let empty = build_answerer(Vec::new());
+        assert_eq!(ask(&*empty, "example.", Rtype::SOA).rcode, Rcode::REFUSED);
         let mut out = Vec::new();
-        for bad in [
-            &b""[..],
-            &[0u8; 11],
-            &[0u8; 12],
-            &[0, 0, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1],
-        ] {
-            assert_eq!(Refuser.answer(bad, &ctx(), &mut out), Outcome::Drop);
-        }
-        assert!(build_answerer(Vec::new()).answer(&[0; 3], &ctx(), &mut out) == Outcome::Drop);
+        assert_eq!(empty.answer(&[0; 3], &ctx(), &mut out), Outcome::Drop);
     }
 }
