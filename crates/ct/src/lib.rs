@@ -13,6 +13,8 @@
 //! - [`pem`]: PEM blocks to DER.
 //! - [`sct`]: signed certificate timestamps: encoding, signing, verification, lists.
 //! - [`cert`]: DER surgery on certificates for precertificate and embedded-SCT entries.
+//! - [`sig`]: certificate signature checks (RSA PKCS#1 v1.5, ECDSA P-256/P-384).
+//! - [`chain`]: submission chain validation up to the log's trusted roots.
 //!
 //! Nothing here touches files, sockets or clocks: timestamps are parameters and storage
 //! sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
@@ -28,11 +30,13 @@
 )]
 
 pub mod cert;
+pub mod chain;
 pub mod checkpoint;
 pub mod entry;
 pub mod keys;
 pub mod merkle;
 pub mod pem;
 pub mod sct;
+pub mod sig;
 pub mod tiles;
 pub mod tls;
