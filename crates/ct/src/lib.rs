@@ -16,8 +16,16 @@
 //! - [`sig`]: certificate signature checks (RSA PKCS#1 v1.5, ECDSA P-256/P-384).
 //! - [`chain`]: submission chain validation up to the log's trusted roots.
 //!
-//! Nothing here touches files, sockets or clocks: timestamps are parameters and storage
-//! sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
+//!
+//! The edge, where files, tasks and clocks live:
+//! - [`storage`]: the object store trait (get, put, compare-and-swap) and its durable
+//!   filesystem implementation.
+//! - [`sequencer`]: the sans-I/O sequencing core (pool, batches, staging bundles, the
+//!   deduplication index records) and the crash-safe commit order.
+//! - [`log`]: the running log: key, roots, recovery, the sequencer task, reads.
+//!
+//! The core modules touch no files, sockets or clocks: timestamps are parameters and
+//! storage sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
 //! `panic!` and unchecked slice indexing outside tests.
 #![cfg_attr(
     not(test),
@@ -34,9 +42,12 @@ pub mod chain;
 pub mod checkpoint;
 pub mod entry;
 pub mod keys;
+pub mod log;
 pub mod merkle;
 pub mod pem;
 pub mod sct;
+pub mod sequencer;
 pub mod sig;
+pub mod storage;
 pub mod tiles;
 pub mod tls;
