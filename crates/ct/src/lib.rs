@@ -16,13 +16,13 @@
 //! - [`sig`]: certificate signature checks (RSA PKCS#1 v1.5, ECDSA P-256/P-384).
 //! - [`chain`]: submission chain validation up to the log's trusted roots.
 //!
-//!
 //! The edge, where files, tasks and clocks live:
 //! - [`storage`]: the object store trait (get, put, compare-and-swap) and its durable
 //!   filesystem implementation.
 //! - [`sequencer`]: the sans-I/O sequencing core (pool, batches, staging bundles, the
 //!   deduplication index records) and the crash-safe commit order.
 //! - [`log`]: the running log: key, roots, recovery, the sequencer task, reads.
+//! - [`http`]: the RFC 6962, static-ct-api and node API routes (axum).
 //!
 //! The core modules touch no files, sockets or clocks: timestamps are parameters and
 //! storage sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
@@ -41,6 +41,7 @@ pub mod cert;
 pub mod chain;
 pub mod checkpoint;
 pub mod entry;
+pub mod http;
 pub mod keys;
 pub mod log;
 pub mod merkle;

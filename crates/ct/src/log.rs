@@ -176,6 +176,27 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
+/// Where a submitted leaf stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeafStatus {
+    /// In the log.
+    Logged {
+        /// Whether it was submitted as a precertificate.
+        precert: bool,
+        /// Its leaf index.
+        leaf_index: u64,
+        /// Its SCT timestamp.
+        timestamp: u64,
+    },
+    /// Waiting in the pool or being committed.
+    Pending {
+        /// Whether it was submitted as a precertificate.
+        precert: bool,
+    },
+    /// Never submitted (or lost before it was sequenced).
+    Missing,
+}
+
 /// The latest published tree head and its checkpoint note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
@@ -948,24 +969,43 @@ impl Log {
             .and_then(|i| i.by_hash.get(&leaf_hash.0).copied())
     }
 
-    /// The leaf index of a submitted leaf (certificate or precertificate DER), if
-    /// logged.
-    pub fn index_of_leaf(&self, precert: bool, der: &[u8]) -> Option<u64> {
-        let key = crate::sequencer::dedup_key(precert, der);
-        self.shared
-            .index
-            .lock()
-            .ok()
-            .and_then(|i| i.by_key.get(&key).map(|(index, _)| *index))
+    /// The status of a submitted leaf (certificate or precertificate) by the SHA-256
+    /// fingerprint of its DER.
+    pub fn status(&self, fp: &[u8; 32]) -> LeafStatus {
+        for precert in [false, true] {
+            let key = crate::sequencer::fingerprint_key(precert, fp);
+            let logged = self
+                .shared
+                .index
+                .lock()
+                .ok()
+                .and_then(|i| i.by_key.get(&key).copied());
+            if let Some((leaf_index, timestamp)) = logged {
+                return LeafStatus::Logged {
+                    precert,
+                    leaf_index,
+                    timestamp,
+                };
+            }
+            let pending = self
+                .shared
+                .pool
+                .lock()
+                .is_ok_and(|p| p.inflight.contains_key(&key) || p.pool.contains(&key));
+            if pending {
+                return LeafStatus::Pending { precert };
+            }
+        }
+        LeafStatus::Missing
     }
 
-    /// Whether a submitted leaf is waiting in the pool or being committed.
-    pub fn is_pending(&self, precert: bool, der: &[u8]) -> bool {
-        let key = crate::sequencer::dedup_key(precert, der);
-        self.shared
-            .pool
-            .lock()
-            .is_ok_and(|p| p.inflight.contains_key(&key) || p.pool.contains(&key))
+    /// The leaf index of a submitted leaf (certificate or precertificate DER), if
+    /// logged.
+    pub fn index_of_leaf(&self, der: &[u8]) -> Option<u64> {
+        match self.status(&crate::chain::fingerprint(der)) {
+            LeafStatus::Logged { leaf_index, .. } => Some(leaf_index),
+            _ => None,
+        }
     }
 
     /// A static-ct-api object by path: `checkpoint`, `tile/...`, `issuer/<hex>`.

@@ -85,11 +85,16 @@ impl Submission {
 }
 
 /// The deduplication key of a leaf: SHA-256 of a type byte (1 for a precertificate)
-/// and the submitted DER.
+/// and the leaf's fingerprint, so that it can be found from a fingerprint alone.
 pub fn dedup_key(precert: bool, der: &[u8]) -> [u8; 32] {
+    fingerprint_key(precert, &fingerprint(der))
+}
+
+/// The deduplication key of a leaf with SHA-256 fingerprint `fp`.
+pub fn fingerprint_key(precert: bool, fp: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update([u8::from(precert)]);
-    h.update(der);
+    h.update(fp);
     h.finalize().into()
 }
 
