@@ -165,7 +165,7 @@ async fn submit_fetch_tiles_and_verify() {
         let (status, _, body) = post(&app, path, chain).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let sct = sct_from_json(&body);
-        let (signed_entry, _) = validate(&[leaf.clone()], &roots_set, kind)
+        let (signed_entry, _) = validate(std::slice::from_ref(&leaf), &roots_set, kind)
             .unwrap()
             .entry()
             .unwrap();
