@@ -45,6 +45,8 @@ pub const KEY_FILE: &str = "log.key";
 pub const ROOTS_FILE: &str = "roots.pem";
 /// The deduplication index in the data directory.
 pub const INDEX_FILE: &str = "dedup.idx";
+/// The file locked by the process running the log, in the data directory.
+pub const LOCK_FILE: &str = "lock";
 
 /// How a log is run.
 #[derive(Debug, Clone)]
@@ -312,6 +314,8 @@ struct Shared {
     index: Mutex<Index>,
     head: RwLock<Arc<Head>>,
     tiles: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
+    /// Held (locked) while the log runs, so that one process owns the data directory.
+    _lock: std::fs::File,
 }
 
 /// The most tiles kept in the read cache.
@@ -467,7 +471,8 @@ fn write_durably(path: &Path, data: &[u8]) -> Result<(), LogError> {
         .ok_or_else(|| LogError::Io(format!("{} has no directory", path.display())))?;
     let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let io = |e: std::io::Error| LogError::Io(format!("{}: {e}", path.display()));
-    let tmp = dir.join(format!(".{file}.tmp"));
+    let nonce = getrandom::u64().map_err(|e| LogError::Io(e.to_string()))?;
+    let tmp = dir.join(format!(".{file}.{nonce:016x}.tmp"));
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
     f.write_all(data).map_err(io)?;
     f.sync_all().map_err(io)?;
@@ -475,6 +480,32 @@ fn write_durably(path: &Path, data: &[u8]) -> Result<(), LogError> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io)
+}
+
+/// Locks the data directory's lock file, waiting a few seconds for a log that is
+/// closing in this process to release it.
+async fn lock_dir(dir: &Path) -> Result<std::fs::File, LogError> {
+    let path = dir.join(LOCK_FILE);
+    let io = |e: std::io::Error| LogError::Io(format!("{}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    for _ in 0..500 {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+    }
+    Err(LogError::Io(format!(
+        "{} is locked: another process runs this log",
+        path.display()
+    )))
 }
 
 /// Loads the log key from `data_dir/log.key`, generating it if allowed and missing.
@@ -874,6 +905,7 @@ impl Log {
     pub async fn open(config: LogConfig, storage: Arc<dyn Storage>) -> Result<Log, LogError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| LogError::Io(format!("{}: {e}", config.data_dir.display())))?;
+        let lock = lock_dir(&config.data_dir).await?;
         let key = load_key(&config)?;
         let roots_path = config.data_dir.join(ROOTS_FILE);
         let roots_stamp = std::fs::metadata(&roots_path)
@@ -899,6 +931,7 @@ impl Log {
                 note: String::new(),
             })),
             tiles: Mutex::new(HashMap::new()),
+            _lock: lock,
         });
         let state = recover(&shared).await?;
         let task = tokio::spawn(run(Arc::downgrade(&shared), Some(state)));

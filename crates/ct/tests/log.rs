@@ -17,7 +17,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256,
 };
 use zdns_ct::chain::ChainKind;
-use zdns_ct::log::{AddError, Log, LogConfig};
+use zdns_ct::log::{AddError, Log, LogConfig, LogError};
 use zdns_ct::merkle::{MemoryTree, root_at, verify_consistency, verify_inclusion};
 use zdns_ct::sct::Sct;
 use zdns_ct::storage::{BoxFuture, FsStorage, Storage, StorageError, Version, Versioned};
@@ -246,7 +246,9 @@ async fn a_full_pool_pushes_back() {
     let mut c = config(&dir, &ca);
     c.pool_size = 1;
     c.period = Duration::from_secs(3600);
-    let log = Arc::new(Log::open_local(c).await.unwrap());
+    let log = Arc::new(Log::open_local(c.clone()).await.unwrap());
+    // One process owns a data directory.
+    assert!(matches!(Log::open_local(c).await, Err(LogError::Io(_))));
     let first = {
         let log = Arc::clone(&log);
         let leaf = ca.leaf("a.example", false);
