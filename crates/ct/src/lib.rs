@@ -18,7 +18,7 @@
 //!
 //! The edge, where files, tasks and clocks live:
 //! - [`storage`]: the object store trait (get, put, compare-and-swap) and its durable
-//!   filesystem implementation.
+//!   filesystem implementation; `s3` (feature `s3`) is the object-store backend.
 //! - [`sequencer`]: the sans-I/O sequencing core (pool, batches, staging bundles, the
 //!   deduplication index records) and the crash-safe commit order.
 //! - [`log`]: the running log: key, roots, recovery, the sequencer task, reads.
@@ -46,6 +46,8 @@ pub mod keys;
 pub mod log;
 pub mod merkle;
 pub mod pem;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod sct;
 pub mod sequencer;
 pub mod sig;
