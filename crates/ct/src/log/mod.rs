@@ -43,7 +43,7 @@ use driver::{PoolState, run};
 pub use files::add_roots_file;
 use files::{Index, load_key, load_roots, lock_dir};
 use recover::recover;
-use tiles::{Prefetched, TILE_CACHE, read_data_tile};
+use tiles::read_data_tile;
 
 /// The lock checkpoint: the compare-and-swapped head of the log.
 pub const LOCK_KEY: &str = "lock/checkpoint";
