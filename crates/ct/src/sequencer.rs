@@ -24,7 +24,6 @@ use crate::checkpoint::rfc6962::SignedTreeHead;
 use crate::entry::{SignedEntry, leaf_index_extensions};
 use crate::keys::LogKey;
 use crate::merkle::Hash;
-use crate::sct::Sct;
 use crate::tiles::TileId;
 use crate::tiles::data::TileLeaf;
 use crate::tiles::writer::{Flush, TileWriter, WriterError};
@@ -178,8 +177,6 @@ pub struct Sequenced {
     pub leaf_hash: Hash,
     /// Its deduplication key.
     pub key: [u8; 32],
-    /// Its SCT (timestamp = the batch's, `leaf_index` extension).
-    pub sct: Sct,
 }
 
 /// A sequenced batch, ready to commit.
@@ -213,8 +210,10 @@ impl fmt::Display for SequenceError {
 
 impl std::error::Error for SequenceError {}
 
-/// Sequences `submissions` at `timestamp` (milliseconds): appends each to `writer`,
-/// issues its SCT, and signs the new tree head.
+/// Sequences `submissions` at `timestamp` (milliseconds): appends each to `writer` and
+/// signs the new tree head. Each entry's SCT is `Sct::issue(key, timestamp, entry,
+/// leaf_index)`, signed by whoever answers its submitter once the batch is durable, so
+/// that signing runs in parallel outside the sequencer.
 pub fn sequence(
     writer: &mut TileWriter,
     submissions: &[Submission],
@@ -239,8 +238,6 @@ pub fn sequence(
             }
         };
         writer.append(&leaf).map_err(SequenceError::Writer)?;
-        let sct = Sct::sign(key, timestamp, &sub.entry, leaf.entry.extensions.clone())
-            .map_err(|e| SequenceError::Writer(WriterError::Encode(e)))?;
         for der in &sub.issuers {
             issuers
                 .entry(fingerprint(der))
@@ -250,7 +247,6 @@ pub fn sequence(
             leaf_index: index,
             leaf_hash,
             key: sub.dedup_key(),
-            sct,
         }));
     }
     let flush = writer.flush();
@@ -360,6 +356,7 @@ impl IndexRecord {
 mod tests {
     use super::*;
     use crate::merkle::MemoryTree;
+    use crate::sct::Sct;
 
     fn sub(n: u8) -> Submission {
         Submission {
@@ -398,18 +395,15 @@ mod tests {
         for (i, (e, s)) in batch.entries.iter().zip(&subs).enumerate() {
             let e = e.as_ref().unwrap();
             assert_eq!(e.leaf_index, i as u64);
-            assert_eq!(e.sct.leaf_index().unwrap(), Some(i as u64));
-            e.sct.verify(key.public(), &s.entry).unwrap();
+            let (sct, stored) = Sct::issue(&key, 1000, s.entry.clone(), e.leaf_index).unwrap();
+            assert_eq!(sct.leaf_index().unwrap(), Some(i as u64));
+            assert_eq!(stored.leaf_hash().unwrap(), e.leaf_hash);
             assert_eq!(e.key, s.dedup_key());
             tree.append(e.leaf_hash).unwrap();
         }
         assert_eq!(batch.sth.root, tree.root());
         batch.sth.verify(key.public()).unwrap();
         assert_eq!(batch.issuers.len(), 1);
-        // An SCT re-issued from the index record is the same SCT.
-        let first = batch.entries[0].as_ref().unwrap();
-        let (again, _) = Sct::issue(&key, 1000, subs[0].entry.clone(), 0).unwrap();
-        assert_eq!(again, first.sct);
         // The staging bundle round-trips.
         let staging = Staging {
             size: batch.flush.size,

@@ -4,7 +4,8 @@
 use super::recover::{State, note_err};
 use super::*;
 
-pub(super) type Waiter = oneshot::Sender<Result<Sct, AddError>>;
+/// Told the leaf index and timestamp of its entry once the batch is durable.
+pub(super) type Waiter = oneshot::Sender<Result<(u64, u64), AddError>>;
 
 /// The pool and the submissions being committed.
 pub(super) struct PoolState {
@@ -38,13 +39,20 @@ impl Sequencer for LocalSequencer {
                 if let Some(waiters) = state.inflight.get_mut(&key) {
                     waiters.push(tx);
                 } else {
-                    state.pool.add(submission, tx).map_err(|_| AddError::Busy {
-                        retry_after: self.shared.config.period.max(Duration::from_secs(1)),
-                    })?;
+                    state
+                        .pool
+                        .add(submission.clone(), tx)
+                        .map_err(|_| AddError::Busy {
+                            retry_after: self.shared.config.period.max(Duration::from_secs(1)),
+                        })?;
                 }
             }
-            rx.await
-                .map_err(|_| AddError::Unavailable("the sequencer stopped".into()))?
+            let (index, timestamp) = rx
+                .await
+                .map_err(|_| AddError::Unavailable("the sequencer stopped".into()))??;
+            Sct::issue(&self.shared.key, timestamp, submission.entry, index)
+                .map(|(sct, _)| sct)
+                .map_err(|e| AddError::Unavailable(e.to_string()))
         })
     }
 
@@ -73,12 +81,12 @@ impl Shared {
     }
 }
 
-/// Commits one batch; returns the SCTs in pool order.
+/// Commits one batch; returns each entry's leaf index and timestamp, in pool order.
 pub(super) async fn commit(
     shared: &Shared,
     state: &mut State,
     subs: &[Submission],
-) -> Result<Vec<Result<Sct, String>>, LogError> {
+) -> Result<Vec<Result<(u64, u64), String>>, LogError> {
     let last = shared.head().sth.timestamp;
     let timestamp = now_ms().max(last);
     let batch = sequence(&mut state.writer, subs, timestamp, &shared.key)
@@ -137,7 +145,10 @@ pub(super) async fn commit(
     Ok(batch
         .entries
         .into_iter()
-        .map(|e| e.map(|s| s.sct).map_err(|e| e.to_string()))
+        .map(|e| {
+            e.map(|s| (s.leaf_index, timestamp))
+                .map_err(|e| e.to_string())
+        })
         .collect())
 }
 
@@ -192,10 +203,10 @@ pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
             }
         }
         match result {
-            Ok(scts) => {
-                for (sct, ws) in scts.into_iter().zip(waiters) {
+            Ok(placed) => {
+                for (at, ws) in placed.into_iter().zip(waiters) {
                     for w in ws {
-                        let _ = w.send(sct.clone().map_err(AddError::Unavailable));
+                        let _ = w.send(at.clone().map_err(AddError::Unavailable));
                     }
                 }
                 state = Some(current);
