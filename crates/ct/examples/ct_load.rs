@@ -2,7 +2,8 @@
 //! (fsync on) in a temporary directory, submits N generated certificates concurrently,
 //! and reports the accepted rate and the latency percentiles.
 //!
-//! `cargo run --release -p zdns-ct --example ct_load -- [N] [period_ms]`
+//! `cargo run --release -p zdns-ct --example ct_load -- [N] [period_ms]`; with
+//! `CT_LOAD_VALIDATE_ONLY=1` it first times chain validation alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::sync::Arc;

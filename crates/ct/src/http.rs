@@ -6,6 +6,17 @@
 //!   `log.json`, the log's entry as a log list v3 describes it;
 //! - the node's own API under `/api/v1/ct/`: `logs`, `add-chain`, `get-sth`,
 //!   `get-entries`, `certificates/{fingerprint}`.
+//!
+//! The node mounts it beside its own routes:
+//!
+//! ```no_run
+//! # async fn mount(node_routes: axum::Router, data_dir: std::path::PathBuf) -> Result<axum::Router, zdns_ct::log::LogError> {
+//! use std::sync::Arc;
+//! use zdns_ct::log::{Log, LogConfig};
+//! let log = Arc::new(Log::open_local(LogConfig::embedded(data_dir.join("ct"))).await?);
+//! Ok(node_routes.merge(zdns_ct::http::router(log)))
+//! # }
+//! ```
 
 use std::sync::Arc;
 
@@ -355,8 +366,9 @@ fn log_entry(log: &Log) -> Value {
         "description": config.description,
         "log_id": STANDARD.encode(key.log_id()),
         "key": STANDARD.encode(key.spki_der()),
-        "submission_url": config.url,
-        "monitoring_url": config.url,
+        "url": config.submission_url,
+        "submission_url": config.submission_url,
+        "monitoring_url": config.monitoring_url,
         "mmd": config.mmd,
     })
 }

@@ -145,6 +145,9 @@ async fn submit_fetch_tiles_and_verify() {
     let key = LogPublicKey::from_spki_der(&b64(&entry["key"])).unwrap();
     assert_eq!(b64(&entry["log_id"]), key.log_id());
     assert_eq!(entry["mmd"], 60);
+    assert_eq!(entry["submission_url"], "http://127.0.0.1:8053/");
+    assert_eq!(entry["monitoring_url"], "http://127.0.0.1:8053/ct/");
+    assert_eq!(log.config().origin, "127.0.0.1:8053");
 
     let roots = get_json(&app, "/ct/v1/get-roots").await;
     assert_eq!(b64(&roots["certificates"][0]), ca.der);

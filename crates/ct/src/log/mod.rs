@@ -63,11 +63,15 @@ pub const LOCK_FILE: &str = "lock";
 /// How a log is run.
 #[derive(Debug, Clone)]
 pub struct LogConfig {
-    /// The checkpoint origin and key name: the submission URL without scheme or
-    /// trailing slash (static-ct-api), e.g. `127.0.0.1:8053/ct`.
+    /// The checkpoint origin and key name: the submission prefix without scheme or
+    /// trailing slash (static-ct-api "Checkpoints"), e.g. `127.0.0.1:8053`.
     pub origin: String,
-    /// The submission prefix URL, e.g. `http://127.0.0.1:8053/ct/`.
-    pub url: String,
+    /// The submission prefix: `add-chain` is at `<prefix>ct/v1/add-chain` (RFC 6962
+    /// §4 and static-ct-api), e.g. `http://127.0.0.1:8053/`.
+    pub submission_url: String,
+    /// The monitoring prefix: `checkpoint` and `tile/...` are under it, e.g.
+    /// `http://127.0.0.1:8053/ct/`.
+    pub monitoring_url: String,
     /// A description for the log list entry.
     pub description: String,
     /// The log's own directory: key, roots, deduplication index.
@@ -84,11 +88,13 @@ pub struct LogConfig {
 
 impl LogConfig {
     /// The embedded default: one log under `data_dir` (the node's `<data dir>/ct`),
-    /// served at `http://127.0.0.1:8053/ct/`, sequenced every second.
+    /// with RFC 6962 under `http://127.0.0.1:8053/ct/v1/` and the static-ct-api files
+    /// under `http://127.0.0.1:8053/ct/`, sequenced every second.
     pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
         LogConfig {
-            origin: "127.0.0.1:8053/ct".into(),
-            url: "http://127.0.0.1:8053/ct/".into(),
+            origin: "127.0.0.1:8053".into(),
+            submission_url: "http://127.0.0.1:8053/".into(),
+            monitoring_url: "http://127.0.0.1:8053/ct/".into(),
             description: "zdns embedded CT log".into(),
             data_dir: data_dir.into(),
             period: Duration::from_secs(1),
