@@ -396,6 +396,79 @@ pub fn embedded_scts(cert: &[u8], issuer: &[u8]) -> Result<(PreCert, Vec<Sct>), 
     ))
 }
 
+/// The fields of a DER certificate that chain validation reads, borrowed from it: the
+/// raw bytes, so that signatures are checked over exactly what was signed and names are
+/// compared as encoded (RFC 5280 §4.1).
+#[derive(Debug, Clone)]
+pub struct CertView<'a> {
+    /// The whole certificate.
+    pub der: &'a [u8],
+    /// The raw `TBSCertificate`, what the issuer signed.
+    pub tbs: &'a [u8],
+    /// The raw outer `signatureAlgorithm` (`AlgorithmIdentifier` TLV).
+    pub signature_algorithm: &'a [u8],
+    /// The signature bits (the BIT STRING contents after its unused-bits byte).
+    pub signature: &'a [u8],
+    /// The raw issuer `Name`.
+    pub issuer: &'a [u8],
+    /// The raw subject `Name`.
+    pub subject: &'a [u8],
+    /// The raw `SubjectPublicKeyInfo`.
+    pub spki: &'a [u8],
+    /// Each extension: OID, criticality, and the contents of `extnValue`.
+    pub extensions: Vec<(ObjectIdentifier, bool, &'a [u8])>,
+}
+
+impl<'a> CertView<'a> {
+    /// Splits a DER certificate into its fields; an error names what is malformed.
+    pub fn parse(der: &'a [u8]) -> Result<Self, CertError> {
+        let parts = children(der, "Certificate")?;
+        let (tbs, signature_algorithm, bits) = match parts.as_slice() {
+            [
+                (Tag::Sequence, tbs),
+                (Tag::Sequence, alg),
+                (Tag::BitString, bits),
+            ] => (*tbs, *alg, *bits),
+            _ => {
+                return Err(err(
+                    "not a Certificate SEQUENCE of TBS, algorithm, signature",
+                ));
+            }
+        };
+        let bits = der::asn1::BitStringRef::from_der(bits).map_err(der_err("signature"))?;
+        let signature = bits
+            .as_bytes()
+            .ok_or_else(|| err("the signature is not a whole number of bytes"))?;
+        let view = Tbs::parse(tbs)?;
+        let mut extensions = Vec::new();
+        for raw in view.extensions()?.map(|e| e.items).unwrap_or_default() {
+            let ext = Ext::parse(raw)?;
+            if extensions.iter().any(|(oid, _, _)| *oid == ext.oid) {
+                return Err(err(format!("extension {} appears twice", ext.oid)));
+            }
+            extensions.push((ext.oid, ext.critical, ext.value));
+        }
+        Ok(CertView {
+            der,
+            tbs,
+            signature_algorithm,
+            signature,
+            issuer: view.issuer()?,
+            subject: view.field(4)?,
+            spki: view.spki()?,
+            extensions,
+        })
+    }
+
+    /// The contents of extension `oid` and its criticality, if present.
+    pub fn extension(&self, oid: ObjectIdentifier) -> Option<(bool, &'a [u8])> {
+        self.extensions
+            .iter()
+            .find(|(o, _, _)| *o == oid)
+            .map(|(_, critical, value)| (*critical, *value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,6 +198,15 @@ impl LogKey {
         Ok(LogKey { key, public })
     }
 
+    /// The private key as PKCS#8 DER, for storing it.
+    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, KeyError> {
+        use p256::pkcs8::EncodePrivateKey;
+        self.key
+            .to_pkcs8_der()
+            .map(|d| d.as_bytes().to_vec())
+            .map_err(|e| KeyError(e.to_string()))
+    }
+
     /// The public key.
     pub fn public(&self) -> &LogPublicKey {
         &self.public

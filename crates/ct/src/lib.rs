@@ -13,9 +13,19 @@
 //! - [`pem`]: PEM blocks to DER.
 //! - [`sct`]: signed certificate timestamps: encoding, signing, verification, lists.
 //! - [`cert`]: DER surgery on certificates for precertificate and embedded-SCT entries.
+//! - [`sig`]: certificate signature checks (RSA PKCS#1 v1.5, ECDSA P-256/P-384).
+//! - [`chain`]: submission chain validation up to the log's trusted roots.
 //!
-//! Nothing here touches files, sockets or clocks: timestamps are parameters and storage
-//! sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
+//! The edge, where files, tasks and clocks live:
+//! - [`storage`]: the object store trait (get, put, compare-and-swap) and its durable
+//!   filesystem implementation; `s3` (feature `s3`) is the object-store backend.
+//! - [`sequencer`]: the sans-I/O sequencing core (pool, batches, staging bundles, the
+//!   deduplication index records) and the crash-safe commit order.
+//! - [`log`]: the running log: key, roots, recovery, the sequencer task, reads.
+//! - [`http`]: the RFC 6962, static-ct-api and node API routes (axum).
+//!
+//! The core modules touch no files, sockets or clocks: timestamps are parameters and
+//! storage sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
 //! `panic!` and unchecked slice indexing outside tests.
 #![cfg_attr(
     not(test),
@@ -28,11 +38,19 @@
 )]
 
 pub mod cert;
+pub mod chain;
 pub mod checkpoint;
 pub mod entry;
+pub mod http;
 pub mod keys;
+pub mod log;
 pub mod merkle;
 pub mod pem;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod sct;
+pub mod sequencer;
+pub mod sig;
+pub mod storage;
 pub mod tiles;
 pub mod tls;

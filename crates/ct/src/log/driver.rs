@@ -1,0 +1,222 @@
+//! The single-node sequencer: the pool and the task that sequences it every period,
+//! committing each batch in the crash-safe order of [`crate::sequencer`].
+
+use super::recover::{State, note_err};
+use super::*;
+
+/// Told the leaf index and timestamp of its entry once the batch is durable.
+pub(super) type Waiter = oneshot::Sender<Result<(u64, u64), AddError>>;
+
+/// The pool and the submissions being committed.
+pub(super) struct PoolState {
+    pub(super) pool: Pool<Waiter>,
+    pub(super) inflight: HashMap<[u8; 32], Vec<Waiter>>,
+}
+
+/// The single-node sequencer: a pool sequenced every period by a task, committing each
+/// batch in the crash-safe order of [`crate::sequencer`].
+#[derive(Clone)]
+pub struct LocalSequencer {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Sequencer for LocalSequencer {
+    fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<Sct, AddError>> {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            {
+                let key = submission.dedup_key();
+                let mut state = self
+                    .shared
+                    .pool
+                    .lock()
+                    .map_err(|_| AddError::Unavailable("the pool lock is poisoned".into()))?;
+                // Checked again under the pool lock: the sequencer records a batch in the
+                // index before it releases its in-flight entries.
+                if let Some(sct) = self.shared.known_sct(&submission)? {
+                    return Ok(sct);
+                }
+                if let Some(waiters) = state.inflight.get_mut(&key) {
+                    waiters.push(tx);
+                } else {
+                    state
+                        .pool
+                        .add(submission.clone(), tx)
+                        .map_err(|_| AddError::Busy {
+                            retry_after: self.shared.config.period.max(Duration::from_secs(1)),
+                        })?;
+                }
+            }
+            let (index, timestamp) = rx
+                .await
+                .map_err(|_| AddError::Unavailable("the sequencer stopped".into()))??;
+            Sct::issue(&self.shared.key, timestamp, submission.entry, index)
+                .map(|(sct, _)| sct)
+                .map_err(|e| AddError::Unavailable(e.to_string()))
+        })
+    }
+
+    fn head(&self) -> Arc<Head> {
+        self.shared.head()
+    }
+}
+
+impl Shared {
+    /// The SCT of an entry already in the log, re-issued (identical: same timestamp and
+    /// index, deterministic signature).
+    pub(super) fn known_sct(&self, submission: &Submission) -> Result<Option<Sct>, AddError> {
+        let found = self
+            .index
+            .lock()
+            .map_err(|_| AddError::Unavailable("the index lock is poisoned".into()))?
+            .by_key
+            .get(&submission.dedup_key())
+            .copied();
+        let Some((index, timestamp)) = found else {
+            return Ok(None);
+        };
+        Sct::issue(&self.key, timestamp, submission.entry.clone(), index)
+            .map(|(sct, _)| Some(sct))
+            .map_err(|e| AddError::Unavailable(e.to_string()))
+    }
+}
+
+/// Commits one batch; returns each entry's leaf index and timestamp, in pool order.
+pub(super) async fn commit(
+    shared: &Shared,
+    state: &mut State,
+    subs: &[Submission],
+) -> Result<Vec<Result<(u64, u64), String>>, LogError> {
+    let last = shared.head().sth.timestamp;
+    let timestamp = now_ms().max(last);
+    let batch = sequence(&mut state.writer, subs, timestamp, &shared.key)
+        .map_err(|e| LogError::Corrupt(e.to_string()))?;
+    let storage = &shared.storage;
+    for (fp, der) in &batch.issuers {
+        if state.known_issuers.insert(*fp) {
+            storage
+                .put(&format!("issuer/{}", hex(fp)), der.clone())
+                .await?;
+        }
+    }
+    let staging = Staging {
+        size: batch.flush.size,
+        root: batch.flush.root,
+        tiles: batch.flush.tiles,
+    };
+    let bundle = staging
+        .encode()
+        .map_err(|e| LogError::Corrupt(e.to_string()))?;
+    storage.put(STAGING_KEY, bundle).await?;
+    let note = batch
+        .sth
+        .to_note(&shared.config.origin, shared.key.public())
+        .map_err(note_err)?;
+    state.lock = storage
+        .put_if(LOCK_KEY, note.as_bytes().to_vec(), Some(&state.lock))
+        .await?;
+    let mut puts = tokio::task::JoinSet::new();
+    for (id, data) in staging.tiles {
+        let storage = Arc::clone(storage);
+        puts.spawn(async move { storage.put(&id.path(), data).await });
+    }
+    while let Some(done) = puts.join_next().await {
+        done.map_err(|e| LogError::Io(format!("tile upload task: {e}")))??;
+    }
+    storage
+        .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
+        .await?;
+    let records: Vec<IndexRecord> = batch
+        .entries
+        .iter()
+        .filter_map(|e| e.as_ref().ok())
+        .map(|e| IndexRecord {
+            key: e.key,
+            leaf_hash: e.leaf_hash,
+            leaf_index: e.leaf_index,
+            timestamp,
+        })
+        .collect();
+    shared.index.lock().map_err(poisoned)?.append(&records)?;
+    *shared.head.write().map_err(poisoned)? = Arc::new(Head {
+        sth: batch.sth,
+        note,
+    });
+    Ok(batch
+        .entries
+        .into_iter()
+        .map(|e| {
+            e.map(|s| (s.leaf_index, timestamp))
+                .map_err(|e| e.to_string())
+        })
+        .collect())
+}
+
+/// How long a head may go unrefreshed when nothing is submitted.
+pub(super) const REFRESH: Duration = Duration::from_secs(30);
+
+/// The sequencer task: every period, take the pool, commit it, answer the waiters. On
+/// a failure, fail the batch's waiters and rebuild the state from storage.
+pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
+    let period = match weak.upgrade() {
+        Some(s) => s.config.period,
+        None => return,
+    };
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(shared) = weak.upgrade() else {
+            return;
+        };
+        let _ = shared.reload_roots();
+        let mut current = match state.take() {
+            Some(s) => s,
+            None => match recover(&shared).await {
+                Ok(s) => s,
+                Err(_) => continue,
+            },
+        };
+        let items = match shared.pool.lock() {
+            Ok(mut p) => {
+                let items = p.pool.take();
+                for (sub, _) in &items {
+                    p.inflight.insert(sub.dedup_key(), Vec::new());
+                }
+                items
+            }
+            Err(_) => return,
+        };
+        let stale = now_ms().saturating_sub(shared.head().sth.timestamp)
+            > u64::try_from(REFRESH.as_millis()).unwrap_or(u64::MAX);
+        if items.is_empty() && !stale {
+            state = Some(current);
+            continue;
+        }
+        let (subs, mut waiters): (Vec<Submission>, Vec<Vec<Waiter>>) = items.into_iter().unzip();
+        let result = commit(&shared, &mut current, &subs).await;
+        if let Ok(mut p) = shared.pool.lock() {
+            for (sub, w) in subs.iter().zip(waiters.iter_mut()) {
+                if let Some(more) = p.inflight.remove(&sub.dedup_key()) {
+                    w.extend(more);
+                }
+            }
+        }
+        match result {
+            Ok(placed) => {
+                for (at, ws) in placed.into_iter().zip(waiters) {
+                    for w in ws {
+                        let _ = w.send(at.clone().map_err(AddError::Unavailable));
+                    }
+                }
+                state = Some(current);
+            }
+            Err(e) => {
+                for w in waiters.into_iter().flatten() {
+                    let _ = w.send(Err(AddError::Unavailable(e.to_string())));
+                }
+                state = None;
+            }
+        }
+    }
+}
