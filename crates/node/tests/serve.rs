@@ -425,6 +425,11 @@ fn sighup_and_zdns_reload_swap_a_changed_zone() {
     server.wait_metric("zdns_reloads_total{result=\"ok\"} 1");
     server.wait_metric("zdns_zone_serial{zone=\"example.\"} 2");
     assert!(server.log().contains("SIGHUP: reloading"));
+    assert_eq!(
+        soa_serial(&server),
+        2,
+        "answers come from the reloaded zone"
+    );
 
     // A broken zone keeps its previous version; `zdns reload` says why and fails.
     std::fs::write(
@@ -455,6 +460,52 @@ fn sighup_and_zdns_reload_swap_a_changed_zone() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 zone(s) loaded"));
     server.wait_metric("zdns_zone_serial{zone=\"example.\"} 1");
+    assert_eq!(soa_serial(&server), 1);
+}
+
+/// The serial of the SOA the server answers for `example.`.
+fn soa_serial(server: &Server) -> u32 {
+    let out = server.query(&["example.", "SOA"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("example.") && l.contains("\tSOA\t"))
+        .unwrap_or_else(|| panic!("no SOA in {text}"));
+    line.split_whitespace().nth(6).unwrap().parse().unwrap()
+}
+
+#[test]
+fn answers_come_from_the_zone() {
+    let server = start("", &example());
+    let out = server.query(&["NS.Example.", "A"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("status: NOERROR"), "{text}");
+    assert!(text.contains(";; flags: qr aa rd;"), "{text}");
+    assert!(
+        text.contains("NS.Example.\t\t300\tIN\tA\t192.0.2.1"),
+        "{text}"
+    );
+    let out = server.query(&["missing.example.", "A"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("status: NXDOMAIN"), "{text}");
+    let out = server.query(&["elsewhere.test.", "A"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("status: REFUSED"));
+}
+
+#[test]
+fn ct_log_is_served_on_the_http_listener() {
+    let server = start("", &example());
+    let (status, body) = http_request(server.http, "GET", "/ct/log.json").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"log_id\""), "{body}");
+    assert!(
+        body.contains(&format!("http://{}/ct/", server.http)),
+        "{body}"
+    );
+    let (status, body) = http_request(server.http, "GET", "/ct/checkpoint").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with(&format!("{}\n0\n", server.http)), "{body}");
+    assert!(server.dir.path().join("data/ct/log.key").is_file());
 }
 
 #[test]

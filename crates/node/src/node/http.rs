@@ -1,5 +1,6 @@
-//! The HTTP listener: Prometheus metrics at `/metrics` and the management API under
-//! `/api/v1/` (for now `POST /api/v1/reload`).
+//! The HTTP listener: Prometheus metrics at `/metrics`, the management API under
+//! `/api/v1/` (for now `POST /api/v1/reload`), and the CT log's routes (`/ct/…`,
+//! `/api/v1/ct/…`) when the node runs one.
 
 use std::sync::Arc;
 
@@ -21,12 +22,19 @@ struct AppState {
 }
 
 /// Serves HTTP on `listener` for as long as the node runs.
-pub async fn serve(listener: TcpListener, node: Arc<Node>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    node: Arc<Node>,
+    ct: Option<Arc<zdns_ct::log::Log>>,
+) -> std::io::Result<()> {
     let registry = Arc::new(node.metrics.registry());
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/reload", post(reload))
         .with_state(AppState { node, registry });
+    if let Some(log) = ct {
+        app = app.merge(zdns_ct::http::router(log));
+    }
     axum::serve(listener, app).await
 }
 
