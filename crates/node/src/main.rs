@@ -33,6 +33,9 @@ enum Command {
     Zone(cmd::zone::ZoneCommand),
     /// Decode a DNS message in wire format (hex) and print it the way dig does.
     Decode(cmd::decode::DecodeArgs),
+    /// Manage the node's Certificate Transparency log.
+    #[command(subcommand)]
+    Ct(cmd::ct::CtCommand),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +46,6 @@ fn main() -> ExitCode {
         Command::Query(a) => cmd::query::run(a),
         Command::Zone(c) => cmd::zone::run(c),
         Command::Decode(a) => cmd::decode::run(a),
+        Command::Ct(c) => cmd::ct::run(c),
     }
 }

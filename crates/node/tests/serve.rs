@@ -153,6 +153,27 @@ fn http_request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<(
     Ok((status, body.to_owned()))
 }
 
+/// A POST with a JSON body; returns the status and the body.
+fn http_post_json(addr: SocketAddr, path: &str, json: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        json.len()
+    )?;
+    let mut response = String::new();
+    s.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_owned()))
+}
+
 fn query_wire(id: u16, name: &str) -> Vec<u8> {
     Message::query(id, Name::parse(name).unwrap(), Rtype::SOA)
         .to_wire(512)
@@ -674,4 +695,80 @@ fn a_client_that_never_reads_its_answers_is_disconnected() {
             .contains("TCP client not reading its answers; closing")
     );
     drop(keep);
+}
+
+/// The CT test certificates of `shared/testdata` (beside the repository), if present.
+fn ct_testdata() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/ct/certs");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("ZDNS_REQUIRE_PEERS").is_none(),
+        "shared/testdata not found at {}",
+        dir.display()
+    );
+    eprintln!("skipped: shared/testdata not found");
+    None
+}
+
+/// The base64 DER of each CERTIFICATE block of a PEM file, as add-chain wants them.
+fn pem_chain(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.split("-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .map(|block| {
+            let body = block.split("-----END CERTIFICATE-----").next().unwrap();
+            body.split_whitespace().collect::<String>()
+        })
+        .collect()
+}
+
+#[test]
+fn ct_roots_added_by_the_cli_are_used_without_a_restart() {
+    let Some(certs) = ct_testdata() else {
+        return;
+    };
+    let server = start("", &example());
+    let chain: Vec<String> = pem_chain(&certs.join("test-cert.pem"))
+        .into_iter()
+        .chain(pem_chain(&certs.join("ca-cert.pem")))
+        .collect();
+    let body = format!(
+        "{{\"chain\":[{}]}}",
+        chain
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    // Not yet trusted: rejected.
+    let (status, _) = http_post_json(server.http, "/ct/v1/add-chain", &body).unwrap();
+    assert_eq!(status, 400);
+    let out = Command::new(ZDNS)
+        .args(["ct", "roots", "add"])
+        .arg(certs.join("ca-cert.pem"))
+        .arg("--data-dir")
+        .arg(server.dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("1 new root(s)"));
+    // The running log picks the root up within a sequencing period.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sct = loop {
+        let (status, body) = http_post_json(server.http, "/ct/v1/add-chain", &body).unwrap();
+        if status == 200 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "still {status}: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(sct.contains("\"sct_version\":0"), "{sct}");
+    let (_, sth) = http_request(server.http, "GET", "/ct/v1/get-sth").unwrap();
+    assert!(sth.contains("\"tree_size\":1"), "{sth}");
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod ct;
 pub mod decode;
 pub mod query;
 pub mod reload;
