@@ -152,6 +152,9 @@ impl<'a> Owners<'a> {
     }
 }
 
+/// Delegation points and DNAME owners: name -> (first record, is a DNAME).
+type Cuts<'a> = HashMap<Key<'a>, (u32, bool), FxBuild>;
+
 const CNAME: u16 = 1;
 /// Data that may not stand beside a CNAME.
 const NOT_WITH_CNAME: u16 = 1 << 1;
@@ -202,8 +205,9 @@ impl Zone {
         let mut ttl_fixes = Vec::new();
         let owners = self.scan(&mut findings, &mut ttl_fixes);
         self.check_apex(&owners, &mut findings);
-        self.check_name_servers(&owners, &mut findings);
-        self.check_occlusion(&owners, &mut findings);
+        let cuts = self.cuts(&owners);
+        self.check_name_servers(&owners, &cuts, &mut findings);
+        self.check_occlusion(&owners, &cuts, &mut findings);
         drop(owners);
         for (i, ttl) in ttl_fixes {
             if let Some(r) = self.records.get_mut(i) {
@@ -301,7 +305,12 @@ impl Zone {
     }
 
     /// In-zone name servers need addresses; below a delegation they need glue.
-    fn check_name_servers(&self, owners: &Owners<'_>, findings: &mut Vec<Finding>) {
+    fn check_name_servers(
+        &self,
+        owners: &Owners<'_>,
+        cuts: &Cuts<'_>,
+        findings: &mut Vec<Finding>,
+    ) {
         for (i, r) in self.records.iter().enumerate() {
             let RData::Ns(ns) = &r.data else {
                 continue;
@@ -315,7 +324,7 @@ impl Zone {
             if has_address {
                 continue;
             }
-            let below_cut = self.cut_above(owners, key).is_some();
+            let below_cut = self.cut_above(cuts, key).is_some();
             let (severity, message) = if below_cut {
                 (
                     Severity::Warning,
@@ -338,21 +347,38 @@ impl Zone {
         }
     }
 
+    /// The delegation points (NS below the apex) and DNAME owners, which are few: looking
+    /// ancestors up in this small table instead of the table of all owners keeps the
+    /// occlusion checks in cache.
+    fn cuts<'a>(&self, owners: &Owners<'a>) -> Cuts<'a> {
+        let apex_len = self.origin.wire_len();
+        owners
+            .iter()
+            .filter_map(|(k, o)| {
+                if o.flags & DNAME != 0 {
+                    Some((k, (o.first, true)))
+                } else if o.flags & NS != 0 && k.0.len() > apex_len {
+                    Some((k, (o.first, false)))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
     /// The nearest strict ancestor of `key` below the apex that is a delegation point
     /// (has NS), or one at or below the apex with a DNAME: `(ancestor's first record,
     /// is a DNAME)`.
-    fn cut_above(&self, owners: &Owners<'_>, key: Key<'_>) -> Option<(u32, bool)> {
+    fn cut_above(&self, cuts: &Cuts<'_>, key: Key<'_>) -> Option<(u32, bool)> {
+        if cuts.is_empty() {
+            return None;
+        }
         let apex_len = self.origin.wire_len();
         let mut k = key;
         while k.0.len() > apex_len {
             k = k.parent()?;
-            if let Some(o) = owners.get(&k) {
-                if o.flags & DNAME != 0 {
-                    return Some((o.first, true));
-                }
-                if o.flags & NS != 0 && k.0.len() > apex_len {
-                    return Some((o.first, false));
-                }
+            if let Some(&cut) = cuts.get(&k) {
+                return Some(cut);
             }
         }
         None
@@ -360,12 +386,9 @@ impl Zone {
 
     /// Data hidden by a delegation (other than glue) or by a DNAME (RFC 6672 §2.4).
     /// BIND loads such zones; they are warnings.
-    fn check_occlusion(&self, owners: &Owners<'_>, findings: &mut Vec<Finding>) {
+    fn check_occlusion(&self, owners: &Owners<'_>, cuts: &Cuts<'_>, findings: &mut Vec<Finding>) {
         let apex_len = self.origin.wire_len();
-        let any_cut = owners
-            .iter()
-            .any(|(k, o)| o.flags & DNAME != 0 || (o.flags & NS != 0 && k.0.len() > apex_len));
-        if !any_cut {
+        if cuts.is_empty() {
             return;
         }
         for (key, owner) in owners.iter() {
@@ -381,7 +404,7 @@ impl Zone {
                     ),
                 });
             }
-            match self.cut_above(owners, key) {
+            match self.cut_above(cuts, key) {
                 Some((cut, true)) => findings.push(Finding {
                     at,
                     severity: Severity::Warning,
