@@ -35,6 +35,7 @@ use std::net::SocketAddr;
 
 mod catalog;
 mod cookie;
+pub mod diff;
 mod hash;
 mod prepared;
 mod resolve;
