@@ -37,6 +37,7 @@ mod catalog;
 mod cookie;
 pub mod diff;
 mod hash;
+pub mod journal;
 mod prepared;
 mod resolve;
 mod response;
