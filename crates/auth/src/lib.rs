@@ -44,6 +44,7 @@ mod response;
 mod rrl;
 mod server;
 mod tree;
+pub mod update;
 pub mod xfr;
 
 #[cfg(test)]
