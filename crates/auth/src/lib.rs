@@ -35,13 +35,17 @@ use std::net::SocketAddr;
 
 mod catalog;
 mod cookie;
+pub mod diff;
 mod hash;
+pub mod journal;
 mod prepared;
 mod resolve;
 mod response;
 mod rrl;
 mod server;
 mod tree;
+pub mod update;
+pub mod xfr;
 
 #[cfg(test)]
 mod tests;
