@@ -315,16 +315,19 @@ impl SectionReader<'_> {
             let ttl = self.r.u32()?;
             let len = usize::from(self.r.u16()?);
             let mut rdata = self.r.sub(len)?;
-            // RFC 2136 §2.4.1, §2.5.2: in UPDATE, class ANY with no data means "the whole
-            // RRset"; there is nothing to decode, so it is kept as empty opaque data.
-            let data = if len == 0 && class == Class::ANY && rtype != Rtype::OPT {
-                RData::Unknown(UnknownRdata {
-                    rtype,
-                    data: Vec::new(),
-                })
-            } else {
-                RData::parse_wire(rtype, &mut rdata)?
-            };
+            // RFC 2136 §2.4.1, §2.4.3, §2.5.2: in UPDATE, class ANY or NONE with no data
+            // means "the whole RRset" (exists / does not exist / delete); there is nothing
+            // to decode, so it is kept as empty opaque data.
+            let data =
+                if len == 0 && (class == Class::ANY || class == Class::NONE) && rtype != Rtype::OPT
+                {
+                    RData::Unknown(UnknownRdata {
+                        rtype,
+                        data: Vec::new(),
+                    })
+                } else {
+                    RData::parse_wire(rtype, &mut rdata)?
+                };
             let RData::Opt(Opt(options)) = data else {
                 records.push(Record {
                     owner: Name::from_valid_slice(self.name.get(..owner_len).unwrap_or_default()),

@@ -656,8 +656,13 @@ fn update_delete_rrset_with_empty_data() {
     let rec = &m.authority[0];
     assert_eq!((rec.rtype(), rec.class), (Rtype::A, Class::ANY));
     assert_eq!(m.to_wire(512).unwrap(), msg);
-    // Empty A data in class IN is still an error.
+    // The "RRset does not exist" prerequisite (RFC 2136 §2.4.3): class NONE, no data.
     let at = msg.len() - 7;
+    msg[at] = 254;
+    let m = Message::parse(&msg).unwrap();
+    assert_eq!(m.authority[0].class, Class::NONE);
+    assert_eq!(m.to_wire(512).unwrap(), msg);
+    // Empty A data in class IN is still an error.
     msg[at] = 1;
     assert!(Message::parse(&msg).is_err());
 }

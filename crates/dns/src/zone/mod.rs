@@ -95,6 +95,26 @@ impl Zone {
         }
     }
 
+    /// A zone made of records that did not come from a file (a zone after an UPDATE or a
+    /// transfer). Checks apply as for a zone read from text; diagnostics name the source
+    /// `origin` and the record's position.
+    pub fn from_records(origin: Name, class: Class, records: Vec<Record>) -> Zone {
+        let sources = (0..records.len())
+            .map(|i| Source {
+                file: 0,
+                line: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                col: 1,
+            })
+            .collect();
+        Zone {
+            files: vec![Arc::from(origin.to_string())],
+            origin,
+            class,
+            records,
+            sources,
+        }
+    }
+
     /// The zone's apex.
     pub fn origin(&self) -> &Name {
         &self.origin

@@ -435,3 +435,24 @@ fn records_carry_their_source() {
         RData::Soa(soa) if soa.serial == 1
     ));
 }
+
+#[test]
+fn zone_from_records_is_checked_like_a_read_zone() {
+    let l = read("$ORIGIN example.\n$TTL 300\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
+    let records = l.zone.records().to_vec();
+    let mut z = Zone::from_records(l.zone.origin().clone(), l.zone.class(), records.clone());
+    assert!(z.check().is_empty());
+    assert_eq!(z.records(), records.as_slice());
+    // Without the address of the in-zone name server, the check names the record.
+    let mut z = Zone::from_records(
+        l.zone.origin().clone(),
+        l.zone.class(),
+        records[..2].to_vec(),
+    );
+    let d = z.check();
+    assert!(
+        d.iter()
+            .any(|d| d.is_error() && d.to_string().starts_with("example.:2:")),
+        "{d:?}"
+    );
+}
