@@ -12,6 +12,7 @@ use lib_dns::name::Name;
 use lib_dns::rdata::RData;
 use lib_dns::record::Record;
 use lib_dns::types::Rtype;
+use lib_dns::wire::WireWriter;
 
 /// Half the serial number space: RFC 1982 §3.1 allows adding at most `2^31 - 1`.
 const SERIAL_HALF: u32 = 1 << 31;
@@ -46,6 +47,13 @@ pub enum DiffError {
     },
     /// A record the diff removes is not in the zone (in presentation form).
     NotPresent(String),
+    /// A changed zone whose serial did not increase (RFC 1982).
+    SerialNotIncreased {
+        /// The old serial.
+        from: u32,
+        /// The new serial.
+        to: u32,
+    },
 }
 
 impl fmt::Display for DiffError {
@@ -59,6 +67,10 @@ impl fmt::Display for DiffError {
                 "the diff starts from serial {expected} but the zone has serial {found}"
             ),
             DiffError::NotPresent(r) => write!(f, "the diff removes a record not in the zone: {r}"),
+            DiffError::SerialNotIncreased { from, to } => write!(
+                f,
+                "the zone changed but its serial went from {from} to {to}, not up"
+            ),
         }
     }
 }
@@ -77,7 +89,7 @@ pub struct ZoneDiff {
 }
 
 /// The serial of a SOA record.
-pub(crate) fn soa_serial(record: &Record) -> Option<u32> {
+pub fn soa_serial(record: &Record) -> Option<u32> {
     match &record.data {
         RData::Soa(soa) => Some(soa.serial),
         _ => None,
@@ -198,6 +210,59 @@ impl ZoneDiff {
     }
 }
 
+/// The difference that turns zone `old` into zone `new` (for an edited zone file, so
+/// that secondaries can still transfer incrementally, as BIND's
+/// `ixfr-from-differences` does). A record whose TTL changed is removed and added
+/// again. `None` when the two hold the same records; an error when either has no SOA
+/// or the serial does not increase (RFC 1982).
+pub fn between(old: &[Record], new: &[Record]) -> Result<Option<ZoneDiff>, DiffError> {
+    let soa = |z: &[Record]| z.iter().find(|r| r.rtype() == Rtype::SOA).cloned();
+    let (Some(old_soa), Some(new_soa)) = (soa(old), soa(new)) else {
+        return Err(DiffError::MissingSoa);
+    };
+    // Canonical form (RFC 4034 §6.2) with the TTL: equal exactly when the records are.
+    let key = |r: &Record| {
+        let mut w = WireWriter::canonical();
+        // A record that cannot be written cannot be in a zone we loaded; a partial key
+        // keeps the function total.
+        let _ = r.write_wire(&mut w);
+        w.into_bytes()
+    };
+    let mut counts: HashMap<Vec<u8>, isize> = HashMap::with_capacity(new.len());
+    for r in new.iter().filter(|r| r.rtype() != Rtype::SOA) {
+        *counts.entry(key(r)).or_default() += 1;
+    }
+    let mut removed = vec![old_soa];
+    for r in old.iter().filter(|r| r.rtype() != Rtype::SOA) {
+        match counts.get_mut(&key(r)) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => removed.push(r.clone()),
+        }
+    }
+    let mut old_counts: HashMap<Vec<u8>, isize> = HashMap::with_capacity(old.len());
+    for r in old.iter().filter(|r| r.rtype() != Rtype::SOA) {
+        *old_counts.entry(key(r)).or_default() += 1;
+    }
+    let mut added = vec![new_soa];
+    for r in new.iter().filter(|r| r.rtype() != Rtype::SOA) {
+        match old_counts.get_mut(&key(r)) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => added.push(r.clone()),
+        }
+    }
+    let diff = ZoneDiff::new(removed, added)?;
+    if diff.removed.len() == 1 && diff.added.len() == 1 && diff.removed == diff.added {
+        return Ok(None);
+    }
+    if !serial_gt(diff.to_serial, diff.from_serial) {
+        return Err(DiffError::SerialNotIncreased {
+            from: diff.from_serial,
+            to: diff.to_serial,
+        });
+    }
+    Ok(Some(diff))
+}
+
 /// Whether two records are the same RR in the sense of RFC 2136 §1.1.1: owner, class,
 /// type and data equal (names compared without case), TTL ignored.
 pub fn same_rr(a: &Record, b: &Record) -> bool {
@@ -254,6 +319,32 @@ pub(crate) mod tests {
         let mut s: Vec<String> = v.drain(..).map(|r| r.to_string()).collect();
         s.sort();
         s
+    }
+
+    #[test]
+    fn between_two_versions_of_a_zone() {
+        let old = base();
+        let mut new = records(
+            "@ SOA ns hostmaster 2 7200 900 1209600 300\n@ NS ns\nns A 192.0.2.1\nwww 60 A 192.0.2.2\nnew A 192.0.2.9\n",
+        );
+        let d = between(&old, &new).unwrap().unwrap();
+        assert_eq!((d.from_serial(), d.to_serial()), (1, 2));
+        assert_eq!(
+            sorted(d.removed()[1..].to_vec()),
+            sorted(records("www A 192.0.2.2\nwww A 192.0.2.3\n"))
+        );
+        assert_eq!(
+            sorted(d.added()[1..].to_vec()),
+            sorted(records("www 60 A 192.0.2.2\nnew A 192.0.2.9\n"))
+        );
+        let applied = d.apply(&old).unwrap();
+        assert_eq!(sorted(applied), sorted(new.clone()));
+        assert_eq!(between(&old, &old), Ok(None));
+        new[0] = base()[0].clone();
+        assert!(matches!(
+            between(&old, &new),
+            Err(DiffError::SerialNotIncreased { from: 1, to: 1 })
+        ));
     }
 
     #[test]

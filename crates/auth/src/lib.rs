@@ -21,6 +21,12 @@
 //! generated from.
 //!
 //! Also here: server cookies (RFC 7873, RFC 9018) and response rate limiting.
+//!
+//! Zone changes, sans-I/O: [`diff`] (RFC 1995 differences), [`update`] (RFC 2136
+//! evaluation), [`journal`] (the durable change log), [`xfr`] (AXFR/IXFR out),
+//! [`xfr_in`] (reading a transfer in), [`notify`] (RFC 1996 messages), [`secondary`]
+//! (refresh/retry/expire) and [`acl`] (who may transfer, update or notify). The node
+//! wires them to sockets, files and keys.
 #![cfg_attr(
     not(test),
     deny(
@@ -33,19 +39,23 @@
 
 use std::net::SocketAddr;
 
+pub mod acl;
 mod catalog;
 mod cookie;
 pub mod diff;
 mod hash;
 pub mod journal;
+pub mod notify;
 mod prepared;
 mod resolve;
 mod response;
 mod rrl;
+pub mod secondary;
 mod server;
 mod tree;
 pub mod update;
 pub mod xfr;
+pub mod xfr_in;
 
 #[cfg(test)]
 mod tests;
@@ -83,6 +93,10 @@ pub enum Outcome {
     Reply,
     /// Send nothing (rate limited without slip, or a message that is not a query).
     Drop,
+    /// Not answered here: a zone transfer (AXFR, IXFR), a NOTIFY, an UPDATE or a
+    /// TSIG-signed message. These need keys, access lists, the journal or a stream of
+    /// messages, so the edge hands them to the node's zone control; `out` is empty.
+    Defer,
 }
 
 /// The answering core as the network edge sees it.

@@ -126,6 +126,13 @@ impl Answerer for AuthServer {
             response::write(out, &facts.echo, &status(Rcode::BADVERS), facts.limit, opt);
             return self.limit(ctx, ResponseKind::Error, b"\0", out);
         }
+        if view.signed
+            || matches!(facts.echo.opcode, Opcode::NOTIFY | Opcode::UPDATE)
+            || (facts.echo.opcode == Opcode::QUERY
+                && matches!(view.qtype, Rtype::AXFR | Rtype::IXFR))
+        {
+            return Outcome::Defer;
+        }
         if facts.echo.opcode != Opcode::QUERY {
             let opt = facts.opt.as_ref();
             response::write(out, &facts.echo, &status(Rcode::NOTIMP), facts.limit, opt);
@@ -154,8 +161,7 @@ impl Answerer for AuthServer {
         }
         let catalog = self.catalog.load();
         let lower = view.qname_lower();
-        if !matches!(view.qtype, Rtype::AXFR | Rtype::IXFR)
-            && let Some(hit) = catalog.fast(lower, view.qtype, view.qclass)
+        if let Some(hit) = catalog.fast(lower, view.qtype, view.qclass)
             && write_prepared(out, &facts, &view, &hit)
         {
             let kind = kind_of(hit.rcode, hit.sections.counts[0]);
@@ -166,14 +172,9 @@ impl Answerer for AuthServer {
             };
             return self.limit_with(ctx, kind, key, facts.cookie, out);
         }
-        let res = if matches!(view.qtype, Rtype::AXFR | Rtype::IXFR) {
-            // Zone transfers come with the transfer module; until then, not implemented.
-            status(Rcode::NOTIMP)
-        } else {
-            match Name::from_wire(view.qname_wire()) {
-                Ok(qname) => resolve::resolve(&catalog, &qname, view.qtype, view.qclass),
-                Err(_) => status(Rcode::FORMERR),
-            }
+        let res = match Name::from_wire(view.qname_wire()) {
+            Ok(qname) => resolve::resolve(&catalog, &qname, view.qtype, view.qclass),
+            Err(_) => status(Rcode::FORMERR),
         };
         response::write(out, &facts.echo, &res, facts.limit, facts.opt.as_ref());
         let kind = kind_of(res.rcode, res.answer.len() as u16);

@@ -49,6 +49,9 @@ pub struct QueryView<'a> {
     pub qclass: Class,
     /// EDNS, if the query has an OPT record.
     pub edns: Option<EdnsView<'a>>,
+    /// Whether the additional section holds a TSIG record (RFC 8945): the query must be
+    /// verified, and its answer signed, by whoever holds the keys.
+    pub signed: bool,
 }
 
 impl<'a> QueryView<'a> {
@@ -80,9 +83,13 @@ impl<'a> QueryView<'a> {
             }
         }
         let mut edns = None;
+        let mut signed = false;
         for _ in 0..header.arcount {
             let owner_root = r.message().get(r.pos()) == Some(&0);
             let (rtype, class, ttl, mut data) = skip_record(&mut r)?;
+            if rtype == Rtype::TSIG {
+                signed = true;
+            }
             if rtype != Rtype::OPT {
                 continue;
             }
@@ -132,6 +139,7 @@ impl<'a> QueryView<'a> {
             qtype,
             qclass,
             edns,
+            signed,
         })
     }
 
