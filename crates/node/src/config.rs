@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use lib_dns::Name;
+use lib_dns::tsig::{Algorithm, TsigKey, parse_key_file};
 use serde::Deserialize;
+use zdns_auth::acl::{Acl, Prefix, Rule};
 
 /// The bundled example zone served by `zdns serve` with no zone configured (seed 003 §5.3).
 pub const EMBEDDED_ZONE: &str = include_str!("../../../zones/sovereign.zone");
@@ -30,6 +33,42 @@ struct FileConfig {
     tcp: TcpFileConfig,
     #[serde(default)]
     zone: Vec<ZoneFileConfig>,
+    #[serde(default)]
+    key: Vec<KeyFileConfig>,
+}
+
+/// One `[[key]]` entry: a TSIG key given inline or read from a BIND key file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFileConfig {
+    name: Option<String>,
+    algorithm: Option<String>,
+    secret: Option<String>,
+    file: Option<PathBuf>,
+}
+
+/// One address or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One access rule as written: `{ address = "192.0.2.0/24", key = "name." }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFileConfig {
+    address: Option<OneOrMany>,
+    key: Option<String>,
+}
+
+/// A remote server as written: `{ address = "192.0.2.1:53", key = "name." }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoteFileConfig {
+    address: SocketAddr,
+    key: Option<String>,
 }
 
 /// The `[tcp]` table.
@@ -46,16 +85,50 @@ struct TcpFileConfig {
 #[serde(deny_unknown_fields)]
 struct ZoneFileConfig {
     origin: String,
-    file: PathBuf,
+    file: Option<PathBuf>,
+    #[serde(default)]
+    primaries: Vec<RemoteFileConfig>,
+    #[serde(default)]
+    notify: Vec<RemoteFileConfig>,
+    #[serde(default)]
+    allow_transfer: Vec<RuleFileConfig>,
+    #[serde(default)]
+    allow_update: Vec<RuleFileConfig>,
+    allow_notify: Option<Vec<RuleFileConfig>>,
 }
 
-/// Where a zone's text comes from.
+/// Where a zone's data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ZoneSource {
-    /// A zone file, re-read on every reload.
+    /// A zone file, re-read on every reload (we are its primary).
     File(PathBuf),
     /// The bundled [`EMBEDDED_ZONE`].
     Embedded,
+    /// Transfers from these primaries (we are a secondary).
+    Primaries(Vec<Remote>),
+}
+
+/// Another server: a primary to transfer from, or a secondary to notify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The TSIG key that signs what we send it and what it sends us.
+    pub key: Option<Name>,
+}
+
+/// Who may do what to a zone, and whom it tells about changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZoneAccess {
+    /// Clients allowed to transfer the zone (AXFR, IXFR).
+    pub transfer: Acl,
+    /// Clients allowed to send dynamic updates (RFC 2136).
+    pub update: Acl,
+    /// Servers allowed to NOTIFY us of changes (secondary zones; by default the
+    /// primaries' addresses).
+    pub notify_from: Acl,
+    /// Secondaries to NOTIFY when the zone changes (RFC 1996).
+    pub notify: Vec<Remote>,
 }
 
 /// A zone to serve.
@@ -63,8 +136,21 @@ pub enum ZoneSource {
 pub struct ZoneConfig {
     /// The zone's origin as written (absolute or not; a final dot is implied).
     pub origin: String,
-    /// Its text.
+    /// Its data.
     pub source: ZoneSource,
+    /// Transfers, updates and notifies.
+    pub access: ZoneAccess,
+}
+
+impl ZoneConfig {
+    /// A zone read from `source` with no transfers, updates or notifies allowed.
+    pub fn new(origin: impl Into<String>, source: ZoneSource) -> ZoneConfig {
+        ZoneConfig {
+            origin: origin.into(),
+            source,
+            access: ZoneAccess::default(),
+        }
+    }
 }
 
 /// Limits of DNS over TCP (RFC 7766 §6.2).
@@ -103,6 +189,8 @@ pub struct Settings {
     pub tcp: TcpLimits,
     /// The zones to serve.
     pub zones: Vec<ZoneConfig>,
+    /// TSIG keys (RFC 8945) for transfers, updates and notifies.
+    pub keys: Vec<TsigKey>,
 }
 
 /// The command-line flags that override the file.
@@ -134,23 +222,18 @@ impl Overrides {
             Some(dir) if p.is_relative() => dir.join(p),
             _ => p,
         };
-        let file_zones: Vec<ZoneConfig> = file
+        let keys = read_keys(&file.key, &resolve)?;
+        let file_zones = file
             .zone
             .into_iter()
-            .map(|z| ZoneConfig {
-                origin: z.origin,
-                source: ZoneSource::File(resolve(z.file)),
-            })
-            .collect();
+            .map(|z| zone_config(z, &keys, &resolve))
+            .collect::<Result<Vec<ZoneConfig>, String>>()?;
         let zones = if !self.zones.is_empty() {
             self.zones.clone()
         } else if self.config.is_some() {
             file_zones
         } else {
-            vec![ZoneConfig {
-                origin: EMBEDDED_ORIGIN.to_owned(),
-                source: ZoneSource::Embedded,
-            }]
+            vec![embedded_zone()]
         };
         let listen = if self.listen.is_empty() {
             file.listen
@@ -197,8 +280,160 @@ impl Overrides {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             tcp,
             zones,
+            keys,
         })
     }
+}
+
+/// The embedded default's zone: the bundled example, which loopback clients may
+/// transfer (so `dig @127.0.0.1 -p 5353 sovereign. AXFR` shows it whole).
+fn embedded_zone() -> ZoneConfig {
+    let loopback = ["127.0.0.0/8", "::1"]
+        .iter()
+        .filter_map(|p| p.parse::<Prefix>().ok())
+        .collect();
+    let mut zone = ZoneConfig::new(EMBEDDED_ORIGIN, ZoneSource::Embedded);
+    zone.access.transfer = Acl::new(vec![Rule {
+        from: loopback,
+        key: None,
+    }]);
+    zone
+}
+
+/// The `[[key]]` entries: inline keys and the keys of BIND key files.
+fn read_keys(
+    entries: &[KeyFileConfig],
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<Vec<TsigKey>, String> {
+    let mut keys = Vec::new();
+    for (i, k) in entries.iter().enumerate() {
+        let at = format!("key #{}", i + 1);
+        match (&k.file, &k.name, &k.algorithm, &k.secret) {
+            (Some(file), None, None, None) => {
+                let path = resolve(file.clone());
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{at}: cannot read {}: {e}", path.display()))?;
+                let found = parse_key_file(&text).map_err(|e| format!("{}:{e}", path.display()))?;
+                keys.extend(found);
+            }
+            (None, Some(name), algorithm, Some(secret)) => {
+                let name =
+                    Name::parse(name).map_err(|e| format!("{at}: bad name `{name}`: {e}"))?;
+                let alg_text = algorithm.as_deref().unwrap_or("hmac-sha256");
+                let algorithm = Algorithm::from_mnemonic(alg_text)
+                    .ok_or_else(|| format!("{at}: unknown TSIG algorithm `{alg_text}`"))?;
+                let mut bytes = Vec::new();
+                lib_dns::encoding::base64_decode(secret.as_bytes(), &mut bytes)
+                    .map_err(|e| format!("{at}: secret is not base64: {e}"))?;
+                keys.push(TsigKey::new(name, algorithm, bytes).map_err(|e| format!("{at}: {e}"))?);
+            }
+            _ => {
+                return Err(format!(
+                    "{at}: give either `file` or `name`, `secret` (and `algorithm`)"
+                ));
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// A key name that must be one of the configured keys.
+fn key_name(text: &str, keys: &[TsigKey], at: &str) -> Result<Name, String> {
+    let name = Name::parse(text).map_err(|e| format!("{at}: bad key name `{text}`: {e}"))?;
+    if keys.iter().any(|k| k.name() == &name) {
+        Ok(name)
+    } else {
+        Err(format!("{at}: no [[key]] named `{text}`"))
+    }
+}
+
+fn acl(rules: &[RuleFileConfig], keys: &[TsigKey], at: &str) -> Result<Acl, String> {
+    let mut out = Vec::new();
+    for r in rules {
+        let texts: Vec<&str> = match &r.address {
+            None => Vec::new(),
+            Some(OneOrMany::One(a)) => vec![a.as_str()],
+            Some(OneOrMany::Many(v)) => v.iter().map(String::as_str).collect(),
+        };
+        let from = texts
+            .iter()
+            .map(|t| t.parse::<Prefix>().map_err(|e| format!("{at}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let key = r
+            .key
+            .as_deref()
+            .map(|k| key_name(k, keys, at))
+            .transpose()?;
+        if from.is_empty() && key.is_none() {
+            return Err(format!(
+                "{at}: a rule needs an `address`, a `key` or both (to allow everyone, say address = \"0.0.0.0/0\")"
+            ));
+        }
+        out.push(Rule { from, key });
+    }
+    Ok(Acl::new(out))
+}
+
+fn remotes(list: &[RemoteFileConfig], keys: &[TsigKey], at: &str) -> Result<Vec<Remote>, String> {
+    list.iter()
+        .map(|r| {
+            Ok(Remote {
+                addr: r.address,
+                key: r
+                    .key
+                    .as_deref()
+                    .map(|k| key_name(k, keys, at))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// A `[[zone]]` entry, checked against the keys.
+fn zone_config(
+    z: ZoneFileConfig,
+    keys: &[TsigKey],
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<ZoneConfig, String> {
+    let at = format!("zone {}", z.origin);
+    let primaries = remotes(&z.primaries, keys, &format!("{at}: primaries"))?;
+    let source = match (z.file, primaries.is_empty()) {
+        (Some(file), true) => ZoneSource::File(resolve(file)),
+        (None, false) => ZoneSource::Primaries(primaries.clone()),
+        (Some(_), false) => {
+            return Err(format!(
+                "{at}: give `file` (we are the primary) or `primaries` (we are a secondary), not both"
+            ));
+        }
+        (None, true) => return Err(format!("{at}: needs `file` or `primaries`")),
+    };
+    let notify_from = match &z.allow_notify {
+        Some(rules) => acl(rules, keys, &format!("{at}: allow_notify"))?,
+        None => Acl::new(
+            primaries
+                .iter()
+                .filter_map(|p| {
+                    Some(Rule {
+                        from: vec![Prefix::new(
+                            p.addr.ip(),
+                            if p.addr.is_ipv4() { 32 } else { 128 },
+                        )?],
+                        key: p.key.clone(),
+                    })
+                })
+                .collect(),
+        ),
+    };
+    Ok(ZoneConfig {
+        origin: z.origin,
+        source,
+        access: ZoneAccess {
+            transfer: acl(&z.allow_transfer, keys, &format!("{at}: allow_transfer"))?,
+            update: acl(&z.allow_update, keys, &format!("{at}: allow_update"))?,
+            notify_from,
+            notify: remotes(&z.notify, keys, &format!("{at}: notify"))?,
+        },
+    })
 }
 
 /// Parses a `--zone ORIGIN=PATH` flag.
@@ -209,10 +444,10 @@ pub fn parse_zone_flag(text: &str) -> Result<ZoneConfig, String> {
     if origin.is_empty() || path.is_empty() {
         return Err(format!("expected ORIGIN=PATH, got `{text}`"));
     }
-    Ok(ZoneConfig {
-        origin: origin.to_owned(),
-        source: ZoneSource::File(PathBuf::from(path)),
-    })
+    Ok(ZoneConfig::new(
+        origin,
+        ZoneSource::File(PathBuf::from(path)),
+    ))
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, String> {

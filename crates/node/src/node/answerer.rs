@@ -1,30 +1,22 @@
 //! The connection point between the network edge and the answering core of
 //! `crates/auth`.
 //!
-//! Every listener answers through the `Arc<dyn Answerer>` that [`build_answerer`] returns,
-//! swapped atomically on reload.
+//! Every listener answers through the `Arc<dyn Answerer>` made from [`auth_server`];
+//! zone control swaps its catalog atomically when zones load or change.
 
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
-use lib_dns::zone::Zone;
-use zdns_auth::{Answerer, AuthServer, Catalog, CookieSecret, ServedZone, ServerConfig};
+use zdns_auth::{AuthServer, Catalog, CookieSecret, ServerConfig};
 
-/// Builds the authoritative answerer for the loaded (and checked) zones. A zone that the
-/// engine cannot build is left out and logged; the others are served.
-pub fn build_answerer(zones: Vec<Zone>) -> Arc<dyn Answerer> {
-    let mut catalog = Catalog::new();
-    for zone in &zones {
-        match ServedZone::build(zone) {
-            Ok(served) => catalog = catalog.with_zone(Arc::new(served)),
-            Err(e) => tracing::error!(zone = %zone.origin(), error = %e, "zone not served"),
-        }
-    }
+/// The authoritative answering core, with no zones yet (zone control publishes them)
+/// and a per-process server-cookie secret.
+pub fn auth_server() -> Arc<AuthServer> {
     let config = ServerConfig {
         cookie_secret: Some(CookieSecret::new(*secret())),
         ..ServerConfig::default()
     };
-    Arc::new(AuthServer::new(catalog, config))
+    Arc::new(AuthServer::new(Catalog::new(), config))
 }
 
 /// The server-cookie secret (RFC 9018 §3): random, and the same for the life of the
@@ -45,9 +37,9 @@ fn secret() -> &'static [u8; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lib_dns::zone::NoIncludes;
+    use lib_dns::zone::{NoIncludes, Zone};
     use lib_dns::{Class, Message, Name, Rcode, Rtype};
-    use zdns_auth::{Outcome, QueryContext, Transport};
+    use zdns_auth::{Answerer, Outcome, QueryContext, Transport};
 
     fn ctx() -> QueryContext {
         QueryContext {
@@ -77,13 +69,15 @@ mod tests {
             text.as_bytes(),
             &mut NoIncludes,
         );
-        let a = build_answerer(vec![loaded.zone]);
-        let r = ask(&*a, "NS.example.", Rtype::A);
+        let a = auth_server();
+        a.set_catalog(Catalog::build([&loaded.zone]).unwrap());
+        let a: &dyn Answerer = &*a;
+        let r = ask(a, "NS.example.", Rtype::A);
         assert_eq!(r.rcode, Rcode::NOERROR);
         assert!(r.flags.aa);
         assert_eq!(r.answers.len(), 1);
-        assert_eq!(ask(&*a, "other.test.", Rtype::A).rcode, Rcode::REFUSED);
-        let empty = build_answerer(Vec::new());
+        assert_eq!(ask(a, "other.test.", Rtype::A).rcode, Rcode::REFUSED);
+        let empty = auth_server();
         assert_eq!(ask(&*empty, "example.", Rtype::SOA).rcode, Rcode::REFUSED);
         let mut out = Vec::new();
         assert_eq!(empty.answer(&[0; 3], &ctx(), &mut out), Outcome::Drop);

@@ -97,6 +97,8 @@ pub struct Metrics {
     /// Reloads in which some zone or the config failed.
     pub reloads_failed: AtomicU64,
     zones: Mutex<Vec<ZoneFacts>>,
+    /// Zone operations (transfers, updates, notifies, TSIG) by kind and result.
+    control: Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -116,6 +118,17 @@ impl Metrics {
     /// The counters shared by TCP connections.
     pub fn tcp(&self) -> Arc<Counters> {
         Arc::clone(&self.tcp)
+    }
+
+    /// Counts one zone operation (`transfer_out`, `transfer_in`, `update`,
+    /// `notify_in`, `notify_out`, `tsig`) and its result. Not on the query hot path.
+    pub fn count_control(&self, operation: &'static str, result: &'static str) {
+        *self
+            .control
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((operation, result))
+            .or_default() += 1;
     }
 
     /// Replaces the zone facts after a load or reload.
@@ -222,6 +235,24 @@ impl Collector for Metrics {
                 ("failed", self.reloads_failed.load(Ordering::Relaxed)),
             ] {
                 ConstCounter::new(n).encode(family.encode_family(&[("result", result)])?)?;
+            }
+        }
+        {
+            let control = self
+                .control
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            let mut family = encoder.encode_descriptor(
+                "zdns_zone_operations",
+                "Zone transfers, updates, notifies and TSIG failures, by operation and result",
+                None,
+                ConstCounter::new(0u64).metric_type(),
+            )?;
+            for ((operation, result), n) in control {
+                ConstCounter::new(n).encode(
+                    family.encode_family(&[("operation", operation), ("result", result)])?,
+                )?;
             }
         }
         let zones = self

@@ -1,14 +1,16 @@
-//! The running node: zones, listeners (UDP workers, TCP and HTTP on tokio), reloads.
+//! The running node: zones and their control (transfers, updates, notifies, journals),
+//! listeners (UDP workers, TCP and HTTP on tokio), reloads.
 
 pub mod answerer;
 mod http;
 pub mod metrics;
 mod tcp;
 mod udp;
+pub mod zonectl;
 pub mod zones;
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
@@ -16,9 +18,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use zdns_auth::Answerer;
 
 use crate::config::{Overrides, Settings};
-use answerer::build_answerer;
-use metrics::{Metrics, ZoneFacts};
-use zones::{LoadError, ZoneSet};
+use metrics::Metrics;
+use zonectl::ZoneControl;
+use zones::LoadError;
 
 /// The answerer every listener uses, replaced as a whole on reload: a query sees the
 /// old zones or the new ones, never a mix.
@@ -28,8 +30,7 @@ pub type SharedAnswerer = Arc<ArcSwap<Arc<dyn Answerer>>>;
 pub struct Node {
     overrides: Overrides,
     running: Settings,
-    zones: Mutex<ZoneSet>,
-    answerer: SharedAnswerer,
+    control: Arc<ZoneControl>,
     metrics: Arc<Metrics>,
 }
 
@@ -61,37 +62,25 @@ impl Node {
                 "listeners, threads, TCP limits and the data directory change only at restart"
             );
         }
-        let mut zones = self.zones.lock().unwrap_or_else(PoisonError::into_inner);
-        let errors = zones.reload(&settings.zones);
-        self.install(&zones);
+        let errors = self.control.configure(&settings.zones, &settings.keys);
+        self.log_zones();
         if errors.is_empty() {
-            Ok(format!("{} zone(s) loaded", zones.len()))
+            Ok(format!("{} zone(s) loaded", self.control.len()))
         } else {
             Err(describe(&errors, "kept its previous version"))
         }
     }
 
-    /// Builds the answerer for `zones` and makes every listener use it.
-    fn install(&self, zones: &ZoneSet) {
-        self.answerer
-            .store(Arc::new(build_answerer(zones.to_zones())));
-        self.metrics.set_zones(
-            zones
-                .iter()
-                .map(|(origin, z)| ZoneFacts {
-                    origin: origin.to_owned(),
-                    serial: z.serial,
-                    load_seconds: z.load_time.as_secs_f64(),
-                })
-                .collect(),
-        );
-        for (origin, z) in zones.iter() {
-            tracing::info!(
-                zone = origin,
-                serial = z.serial,
-                records = z.zone.records().len(),
-                "serving zone"
-            );
+    /// Logs what each zone serves.
+    fn log_zones(&self) {
+        for (origin, serial, records) in self.control.describe() {
+            match serial {
+                Some(serial) => tracing::info!(zone = origin, serial, records, "serving zone"),
+                None => tracing::info!(
+                    zone = origin,
+                    "secondary zone: waiting for its first transfer"
+                ),
+            }
         }
     }
 }
@@ -152,26 +141,37 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
         )
     })?;
     tracing::info!(path = %settings.data_dir.display(), "data directory");
-    let mut zones = ZoneSet::default();
-    let errors = zones.reload(&settings.zones);
+    let workers = settings.listen.len() * settings.threads;
+    let metrics = Arc::new(Metrics::new(workers));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.threads.clamp(1, 4))
+        .thread_name("zdns-io")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let auth = answerer::auth_server();
+    let answerer: SharedAnswerer =
+        Arc::new(ArcSwap::from_pointee(Arc::clone(&auth) as Arc<dyn Answerer>));
+    let control = Arc::new(ZoneControl::new(
+        auth,
+        settings.data_dir.clone(),
+        Arc::clone(&metrics),
+        runtime.handle().clone(),
+    ));
+    let errors = control.configure(&settings.zones, &settings.keys);
     if !errors.is_empty() {
         return Err(describe(&errors, "refusing to start"));
     }
-    if zones.len() == 0 {
+    if control.len() == 0 {
         tracing::warn!("no zones configured: every query will be refused");
     }
-    let workers = settings.listen.len() * settings.threads;
-    let metrics = Arc::new(Metrics::new(workers));
-    let answerer: SharedAnswerer = Arc::new(ArcSwap::from_pointee(build_answerer(Vec::new())));
     let node = Arc::new(Node {
         overrides,
         running: settings.clone(),
-        zones: Mutex::new(ZoneSet::default()),
-        answerer: Arc::clone(&answerer),
+        control: Arc::clone(&control),
         metrics: Arc::clone(&metrics),
     });
-    node.install(&zones);
-    *node.zones.lock().unwrap_or_else(PoisonError::into_inner) = zones;
+    node.log_zones();
 
     let mut udp_sockets = Vec::new();
     for addr in &settings.listen {
@@ -179,12 +179,6 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on UDP {addr}: {e}"))?;
         udp_sockets.push(sockets);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(settings.threads.clamp(1, 4))
-        .thread_name("zdns-io")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async move {
         let mut tcp_listeners = Vec::new();
         for addr in &settings.listen {
@@ -201,8 +195,9 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
         let mut terminate =
             signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
 
+        let deferred = udp::deferred_queue(Arc::clone(&control), Arc::clone(&metrics));
         for (i, (sockets, addr)) in udp_sockets.into_iter().zip(&settings.listen).enumerate() {
-            udp::spawn(sockets, &answerer, |w| metrics.udp_worker(w), i * settings.threads)
+            udp::spawn(sockets, &answerer, &deferred, |w| metrics.udp_worker(w), i * settings.threads)
                 .map_err(|e| format!("cannot start UDP workers: {e}"))?;
             tracing::info!(%addr, workers = settings.threads, "DNS over UDP");
         }
@@ -210,6 +205,7 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
             tokio::spawn(tcp::serve(
                 listener,
                 Arc::clone(&answerer),
+                Arc::clone(&control),
                 settings.tcp,
                 Arc::clone(&metrics),
             ));

@@ -1,6 +1,8 @@
 //! DNS over TCP (RFC 7766) on tokio: 2-byte length framing (RFC 1035 §4.2.2), pipelined
 //! queries answered as they are read, idle timeout, connection limit, bounded message
 //! size. [`serve_stream`] works on any byte stream, so TLS (RFC 7858) can reuse it.
+//! Messages the answering core defers (transfers, updates, notifies, signed queries)
+//! go to zone control; a transfer's messages are written in order as they come.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use zdns_auth::{Outcome, QueryContext, Transport};
 
 use super::SharedAnswerer;
 use super::metrics::{Counters, Metrics};
+use super::zonectl::{Reply, ZoneControl};
 use crate::config::TcpLimits;
 
 /// Answers queued for the writer per connection; a client that does not read its
@@ -27,6 +30,7 @@ const MIN_MESSAGE: u16 = 12;
 pub async fn serve(
     listener: TcpListener,
     answerer: SharedAnswerer,
+    control: Arc<ZoneControl>,
     limits: TcpLimits,
     metrics: Arc<Metrics>,
 ) {
@@ -51,9 +55,10 @@ pub async fn serve(
             tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
         }
         let answerer = Arc::clone(&answerer);
+        let control = Arc::clone(&control);
         let counters = Arc::clone(&counters);
         tokio::spawn(async move {
-            serve_stream(stream, peer, &answerer, limits, &counters).await;
+            serve_stream(stream, peer, &answerer, &control, limits, &counters).await;
             drop(slot);
         });
     }
@@ -90,6 +95,7 @@ pub async fn serve_stream<S>(
     stream: S,
     peer: SocketAddr,
     answerer: &SharedAnswerer,
+    control: &Arc<ZoneControl>,
     limits: TcpLimits,
     counters: &Counters,
 ) where
@@ -111,18 +117,39 @@ pub async fn serve_stream<S>(
                     .map_or(0, |d| d.as_secs()),
             };
             let outcome = answerer.load().answer(&query, &ctx, &mut answer);
+            if outcome == Outcome::Defer {
+                let sent = match control.handle(query.clone(), ctx).await {
+                    Reply::Nothing => true,
+                    Reply::One(reply) => {
+                        counters.record(&query, Outcome::Reply, &reply);
+                        send(&tx, &reply, peer).await
+                    }
+                    Reply::Stream(mut messages) => {
+                        let mut ok = true;
+                        let mut first = true;
+                        while let Some(m) = messages.recv().await {
+                            if first {
+                                counters.record(&query, Outcome::Reply, &m);
+                                first = false;
+                            }
+                            ok = send(&tx, &m, peer).await;
+                            if !ok {
+                                break;
+                            }
+                        }
+                        ok
+                    }
+                };
+                if !sent {
+                    break;
+                }
+                continue;
+            }
             counters.record(&query, outcome, &answer);
             if outcome == Outcome::Drop {
                 continue;
             }
-            let Ok(len) = u16::try_from(answer.len()) else {
-                tracing::warn!(%peer, len = answer.len(), "answer too long for TCP; dropped");
-                continue;
-            };
-            let mut framed = Vec::with_capacity(answer.len() + 2);
-            framed.extend_from_slice(&len.to_be_bytes());
-            framed.extend_from_slice(&answer);
-            if tx.send(framed).await.is_err() {
+            if !send(&tx, &answer, peer).await {
                 break;
             }
         }
@@ -145,6 +172,19 @@ pub async fn serve_stream<S>(
         let _ = timeout(limits.idle_timeout, writer.shutdown()).await;
     };
     tokio::join!(read, write);
+}
+
+/// Queues one message, framed, for the writer; false when the connection is closing.
+/// A message too long for the 2-byte prefix is dropped (and logged).
+async fn send(tx: &mpsc::Sender<Vec<u8>>, message: &[u8], peer: SocketAddr) -> bool {
+    let Ok(len) = u16::try_from(message.len()) else {
+        tracing::warn!(%peer, len = message.len(), "answer too long for TCP; dropped");
+        return true;
+    };
+    let mut framed = Vec::with_capacity(message.len() + 2);
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(message);
+    tx.send(framed).await.is_ok()
 }
 
 /// Reads one length-prefixed message, or `None` when the connection should close.

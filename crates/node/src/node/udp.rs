@@ -7,6 +7,11 @@
 //! packet: receive buffers, answer buffers and headers are reused for the thread's life.
 //! (`quinn-udp` batches receives too but sends one destination per call, which is what
 //! QUIC needs and DNS does not.)
+//!
+//! What the answering core defers (NOTIFY, UPDATE, IXFR, TSIG-signed queries) leaves
+//! the worker through a bounded queue to zone control on the async runtime, which
+//! answers from the same address; when the queue is full the message is dropped and
+//! the client retries, so a flood of them never stalls the workers.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::net::{SocketAddr, UdpSocket};
@@ -20,10 +25,12 @@ use nix::sys::socket::{
     ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg,
 };
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::mpsc;
 use zdns_auth::{Outcome, QueryContext, Transport};
 
 use super::SharedAnswerer;
-use super::metrics::Counters;
+use super::metrics::{Counters, Metrics};
+use super::zonectl::{Reply, ZoneControl};
 
 /// Datagrams received (and answers sent) per system call at most.
 const BATCH: usize = 32;
@@ -36,6 +43,46 @@ const ANSWER_BUF: usize = 4096;
 /// Socket receive buffer asked for (the kernel caps it at `net.core.rmem_max`), so bursts
 /// wait in the kernel instead of being dropped while a worker answers a batch.
 const SOCKET_RECV_BUFFER: usize = 4 << 20;
+
+/// Deferred messages waiting for zone control, at most.
+const DEFERRED_QUEUE: usize = 1024;
+
+/// A message the answering core deferred, with the socket to answer from.
+pub struct Deferred {
+    query: Vec<u8>,
+    ctx: QueryContext,
+    socket: Arc<UdpSocket>,
+}
+
+/// Starts the task that hands deferred messages to zone control and sends its
+/// answers; returns the queue's sending side for the workers.
+pub fn deferred_queue(control: Arc<ZoneControl>, metrics: Arc<Metrics>) -> mpsc::Sender<Deferred> {
+    let (tx, mut rx) = mpsc::channel::<Deferred>(DEFERRED_QUEUE);
+    tokio::spawn(async move {
+        while let Some(d) = rx.recv().await {
+            let control = Arc::clone(&control);
+            let metrics = Arc::clone(&metrics);
+            tokio::spawn(async move {
+                let reply = match control.handle(d.query.clone(), d.ctx).await {
+                    Reply::One(bytes) => bytes,
+                    // Transfers over UDP come back as one message; nothing else streams.
+                    Reply::Stream(mut messages) => messages.recv().await.unwrap_or_default(),
+                    Reply::Nothing => Vec::new(),
+                };
+                let counters = metrics.udp_worker(0);
+                if reply.is_empty() {
+                    counters.record(&d.query, Outcome::Drop, &reply);
+                    return;
+                }
+                counters.record(&d.query, Outcome::Reply, &reply);
+                if let Err(e) = d.socket.send_to(&reply, d.ctx.client) {
+                    tracing::debug!(client = %d.ctx.client, error = %e, "UDP send failed");
+                }
+            });
+        }
+    });
+    tx
+}
 
 /// Binds `count` sockets to `addr` with SO_REUSEPORT.
 pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<UdpSocket>> {
@@ -59,6 +106,7 @@ pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<UdpSocket>> {
 pub fn spawn(
     sockets: Vec<UdpSocket>,
     answerer: &SharedAnswerer,
+    deferred: &mpsc::Sender<Deferred>,
     counters: impl Fn(usize) -> Arc<Counters>,
     first_worker: usize,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
@@ -67,8 +115,10 @@ pub fn spawn(
         .enumerate()
         .map(|(i, socket)| {
             let worker = Worker {
+                reply_socket: Arc::new(socket.try_clone()?),
                 socket,
                 answerer: Arc::clone(answerer),
+                deferred: deferred.clone(),
                 counters: counters(first_worker + i),
             };
             std::thread::Builder::new()
@@ -81,7 +131,10 @@ pub fn spawn(
 /// One UDP worker and what it owns.
 struct Worker {
     socket: UdpSocket,
+    /// The same socket, for zone control's answers to deferred messages.
+    reply_socket: Arc<UdpSocket>,
     answerer: SharedAnswerer,
+    deferred: mpsc::Sender<Deferred>,
     counters: Arc<Counters>,
 }
 
@@ -149,6 +202,17 @@ impl Worker {
                 now,
             };
             let outcome = answerer.answer(query, &ctx, out);
+            if outcome == Outcome::Defer {
+                let d = Deferred {
+                    query: query.to_vec(),
+                    ctx,
+                    socket: Arc::clone(&self.reply_socket),
+                };
+                if self.deferred.try_send(d).is_err() {
+                    self.counters.record(query, Outcome::Drop, out);
+                }
+                continue;
+            }
             self.counters.record(query, outcome, out);
             if outcome == Outcome::Reply && !out.is_empty() {
                 *to = *from;

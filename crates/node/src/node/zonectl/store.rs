@@ -1,0 +1,532 @@
+//! One zone's state at the edge: its current records, its journal in memory and on
+//! disk, and what is served. Every change goes through [`ZoneState::commit`] or
+//! [`ZoneState::replace`], which build the new served zone first, then make the change
+//! durable (journal append or snapshot, fsynced), and only then let it be served or
+//! acknowledged. All of it is blocking work: callers run it off the async threads.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use lib_dns::Name;
+use lib_dns::record::Record;
+use lib_dns::types::{Class, Rtype};
+use lib_dns::zone::Zone;
+use zdns_auth::ServedZone;
+use zdns_auth::diff::{self, ZoneDiff, serial_gt, soa_serial};
+use zdns_auth::journal::file::JournalFile;
+use zdns_auth::journal::{Journal, replay};
+use zdns_auth::secondary::RefreshTimers;
+
+use crate::config::{ZoneConfig, ZoneSource};
+use crate::node::zones::{self, LoadError};
+
+/// When a zone's journal grows past this, its oldest diffs are merged into the snapshot.
+pub const JOURNAL_MAX_BYTES: usize = 16 << 20;
+
+/// A zone's data as served.
+#[derive(Clone)]
+pub struct ZoneData {
+    /// Every record, the SOA first.
+    pub records: Arc<Vec<Record>>,
+    /// The SOA serial.
+    pub serial: u32,
+    /// The built tree and prepared answers.
+    pub served: Arc<ServedZone>,
+}
+
+/// The state of one configured zone.
+pub struct ZoneState {
+    /// The zone's apex.
+    pub origin: Name,
+    /// Its configuration.
+    pub config: ZoneConfig,
+    /// What is served; `None` for a secondary that has no data yet.
+    pub data: Option<ZoneData>,
+    /// The diffs since the journal's snapshot, for IXFR.
+    pub journal: Journal,
+    /// The journal's snapshot: `None` until the zone first changes at run time (until
+    /// then the zone file is the base, and nothing is written).
+    base: Option<Arc<Vec<Record>>>,
+    file: JournalFile,
+    /// The refresh schedule of a secondary zone.
+    pub timers: Option<RefreshTimers>,
+    /// How long the last full load or build took.
+    pub load_seconds: f64,
+    /// Whether the zone holds dynamic updates that its file does not: then a zone file
+    /// that goes back in serial is refused instead of replacing them.
+    pub dynamic: bool,
+    /// Modification time and length of the zone file when last read: a reload skips an
+    /// unchanged file without reading it.
+    file_stamp: Option<(SystemTime, u64)>,
+}
+
+/// The modification time and length of a zone's file (`None` for other sources).
+fn file_stamp(config: &ZoneConfig) -> Option<(SystemTime, u64)> {
+    let ZoneSource::File(path) = &config.source else {
+        return None;
+    };
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Why a change could not be made (the zone is as it was).
+#[derive(Debug)]
+pub enum CommitError {
+    /// The change does not apply or makes a zone that cannot be served.
+    Invalid(String),
+    /// The journal could not be written: nothing may be acknowledged.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for CommitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommitError::Invalid(why) => f.write_str(why),
+            CommitError::Io(e) => write!(f, "journal write failed: {e}"),
+        }
+    }
+}
+
+/// The journal file of a zone: `<data dir>/journal/<origin>.journal`, the origin's
+/// characters outside `[a-z0-9-_.]` written as `%XX`.
+pub fn journal_path(data_dir: &Path, origin: &Name) -> PathBuf {
+    let text = origin.to_lowercase().to_string();
+    let mut file = String::new();
+    if text == "." {
+        file.push_str("root.");
+    }
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
+            file.push(char::from(b));
+        } else {
+            file.push_str(&format!("%{b:02x}"));
+        }
+    }
+    data_dir.join("journal").join(format!("{file}journal"))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The serial of a zone's SOA (0 without one; loading rejects such zones).
+pub fn serial_of(records: &[Record]) -> u32 {
+    records
+        .iter()
+        .find(|r| r.rtype() == Rtype::SOA)
+        .and_then(soa_serial)
+        .unwrap_or(0)
+}
+
+/// Builds what is served from records.
+fn build(origin: &Name, records: Arc<Vec<Record>>) -> Result<ZoneData, String> {
+    let zone = Zone::from_records(origin.clone(), Class::IN, records.to_vec());
+    let served =
+        ServedZone::from_zone(zone).map_err(|e| format!("cannot serve zone {origin}: {e}"))?;
+    Ok(ZoneData {
+        serial: serial_of(&records),
+        records,
+        served: Arc::new(served),
+    })
+}
+
+impl ZoneState {
+    /// Opens a zone: its journal, then its file (primaries) and the journal's changes
+    /// on top, keeping whichever is newer by serial. A secondary starts from its
+    /// journal, if it has one, and refreshes at once.
+    pub fn open(config: &ZoneConfig, data_dir: &Path) -> Result<ZoneState, LoadError> {
+        let fail = |line: String| LoadError {
+            origin: config.origin.clone(),
+            lines: vec![line],
+        };
+        let origin = Name::parse(&config.origin)
+            .map_err(|e| fail(format!("bad origin `{}`: {e}", config.origin)))?;
+        let path = journal_path(data_dir, &origin);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let (file, contents) = JournalFile::open(&path)
+            .map_err(|e| fail(format!("cannot open journal {}: {e}", path.display())))?;
+        if let Some(tail) = &contents.dropped_tail {
+            tracing::warn!(zone = %origin, journal = %path.display(), "journal tail dropped: {tail}");
+        }
+        let mut journal = Journal::new();
+        let mut journaled = None;
+        if let Some(snapshot) = contents.snapshot {
+            let state = replay(&snapshot, &contents.diffs)
+                .map_err(|e| fail(format!("journal {} does not replay: {e}", path.display())))?;
+            for d in contents.diffs {
+                journal
+                    .push(d)
+                    .map_err(|e| fail(format!("journal {}: {e}", path.display())))?;
+            }
+            journaled = Some((Arc::new(snapshot), state));
+        }
+        let started = Instant::now();
+        let mut state = ZoneState {
+            origin: origin.clone(),
+            config: config.clone(),
+            data: None,
+            journal,
+            base: None,
+            file,
+            timers: None,
+            load_seconds: 0.0,
+            dynamic: false,
+            file_stamp: file_stamp(config),
+        };
+        let mut pending = None;
+        let records = match &config.source {
+            ZoneSource::Primaries(_) => {
+                let modified = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs());
+                let records = journaled.map(|(base, records)| {
+                    state.base = Some(base);
+                    records
+                });
+                let now = now_secs();
+                state.timers = Some(
+                    match records
+                        .as_ref()
+                        .and_then(|r| r.iter().find(|x| x.rtype() == Rtype::SOA))
+                    {
+                        Some(soa) => RefreshTimers::loaded(soa, modified, now),
+                        None => RefreshTimers::empty(now),
+                    },
+                );
+                records
+            }
+            ZoneSource::File(_) | ZoneSource::Embedded => {
+                let loaded = zones::load(config)?;
+                let from_file = loaded.records().to_vec();
+                match journaled {
+                    None => Some(from_file),
+                    Some((base, records)) => {
+                        state.base = Some(base);
+                        let (fs, js) = (serial_of(&from_file), serial_of(&records));
+                        if serial_gt(fs, js) {
+                            tracing::info!(zone = %origin, file_serial = fs, journal_serial = js, "zone file is newer than the journal: serving the file");
+                            pending = diff::between(&records, &from_file)
+                                .map_err(|e| fail(format!("zone file against journal: {e}")))?;
+                        } else if fs != js {
+                            state.dynamic = true;
+                            tracing::info!(zone = %origin, file_serial = fs, journal_serial = js, "journal is newer than the zone file: serving the journal's changes");
+                        }
+                        Some(records)
+                    }
+                }
+            }
+        };
+        if let Some(mut records) = records {
+            records.sort_by_key(|r| r.rtype() != Rtype::SOA);
+            state.data = Some(build(&origin, Arc::new(records)).map_err(fail)?);
+        }
+        state.load_seconds = started.elapsed().as_secs_f64();
+        if let Some(diff) = pending {
+            state.commit(diff).map_err(|e| fail(e.to_string()))?;
+        }
+        Ok(state)
+    }
+
+    /// The serial served, if any.
+    pub fn serial(&self) -> Option<u32> {
+        self.data.as_ref().map(|d| d.serial)
+    }
+
+    /// Applies `diff`: the new zone is built, the diff appended to the journal and
+    /// fsynced, and only then does the zone change. On error nothing changed.
+    pub fn commit(&mut self, diff: ZoneDiff) -> Result<&ZoneData, CommitError> {
+        let current = self
+            .data
+            .as_ref()
+            .ok_or_else(|| CommitError::Invalid("the zone has no data yet".into()))?;
+        let started = Instant::now();
+        let mut records = diff
+            .apply(&current.records)
+            .map_err(|e| CommitError::Invalid(e.to_string()))?;
+        records.sort_by_key(|r| r.rtype() != Rtype::SOA);
+        let next = build(&self.origin, Arc::new(records)).map_err(CommitError::Invalid)?;
+        if self.base.is_none() {
+            // The first change at run time: the zone as it is becomes the journal's
+            // snapshot, so the journal alone can rebuild the zone.
+            self.file
+                .compact(&current.records, &[])
+                .map_err(CommitError::Io)?;
+            self.base = Some(Arc::clone(&current.records));
+        }
+        self.file.append(&diff).map_err(CommitError::Io)?;
+        self.journal
+            .push(diff)
+            .map_err(|e| CommitError::Invalid(e.to_string()))?;
+        self.load_seconds = started.elapsed().as_secs_f64();
+        let data = self.data.insert(next);
+        tracing::info!(zone = %self.origin, serial = data.serial, "zone changed");
+        if let Err(e) = compact(&mut self.journal, &mut self.base, &mut self.file) {
+            // The journal is whole and replays; it is only larger than it should be.
+            tracing::warn!(zone = %self.origin, error = %e, "journal compaction failed");
+        }
+        Ok(data)
+    }
+
+    /// Replaces the whole zone (an AXFR in): built first, then written as the
+    /// journal's new snapshot (fsynced, atomically replacing the journal).
+    pub fn replace(&mut self, mut records: Vec<Record>) -> Result<&ZoneData, CommitError> {
+        let started = Instant::now();
+        records.sort_by_key(|r| r.rtype() != Rtype::SOA);
+        let records = Arc::new(records);
+        let next = build(&self.origin, Arc::clone(&records)).map_err(CommitError::Invalid)?;
+        self.file.compact(&records, &[]).map_err(CommitError::Io)?;
+        self.base = Some(records);
+        self.journal = Journal::new();
+        self.load_seconds = started.elapsed().as_secs_f64();
+        let data = self.data.insert(next);
+        tracing::info!(zone = %self.origin, serial = data.serial, records = data.records.len(), "zone replaced");
+        Ok(data)
+    }
+
+    /// Re-reads a primary zone's file after a reload, unless it is unchanged on disk. A
+    /// file with a newer serial is taken as the difference from what is served (so
+    /// IXFR keeps working); one with the same or an older serial replaces the zone only
+    /// when that drops no dynamic update. Returns whether the zone changed.
+    pub fn reload_file(&mut self, config: &ZoneConfig) -> Result<bool, LoadError> {
+        let same_source = self.config.source == config.source;
+        self.config = config.clone();
+        if matches!(config.source, ZoneSource::Primaries(_)) {
+            return Ok(false);
+        }
+        let stamp = file_stamp(config);
+        if same_source && (stamp.is_none() || stamp == self.file_stamp) {
+            return Ok(false);
+        }
+        let result = self.take_file(config);
+        if result.is_ok() {
+            self.file_stamp = stamp;
+        }
+        result
+    }
+
+    /// Serves what the zone file now says, by the rules of [`ZoneState::reload_file`].
+    fn take_file(&mut self, config: &ZoneConfig) -> Result<bool, LoadError> {
+        let fail = |line: String| LoadError {
+            origin: config.origin.clone(),
+            lines: vec![line],
+        };
+        let loaded = zones::load(config)?;
+        let from_file = loaded.records();
+        let Some(current) = &self.data else {
+            return Err(fail("zone has no data".into()));
+        };
+        let (fs, cs) = (serial_of(from_file), current.serial);
+        if serial_gt(fs, cs) {
+            return match diff::between(&current.records, from_file) {
+                Ok(Some(d)) => self
+                    .commit(d)
+                    .map(|_| true)
+                    .map_err(|e| fail(e.to_string())),
+                Ok(None) => Ok(false),
+                Err(e) => Err(fail(e.to_string())),
+            };
+        }
+        if diff::between(&current.records, from_file) == Ok(None) {
+            return Ok(false);
+        }
+        if self.dynamic {
+            return Err(fail(format!(
+                "zone file serial {fs} is not above the served serial {cs}, which holds dynamic updates the file does not; raise the file's serial above {cs} to replace them"
+            )));
+        }
+        tracing::warn!(zone = %self.origin, file_serial = fs, serial = cs, "zone file changed without a higher serial: serving it, but secondaries will not transfer it until the serial rises");
+        self.replace(from_file.to_vec())
+            .map(|_| true)
+            .map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// Merges the oldest diffs into the snapshot when the journal is too large, and
+/// rewrites the file atomically.
+fn compact(
+    journal: &mut Journal,
+    base: &mut Option<Arc<Vec<Record>>>,
+    file: &mut JournalFile,
+) -> Result<(), String> {
+    let Some(old_base) = base.as_ref() else {
+        return Ok(());
+    };
+    let Some(new_base) = journal
+        .compact(old_base, JOURNAL_MAX_BYTES)
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let diffs: Vec<ZoneDiff> = journal.diffs().cloned().collect();
+    file.compact(&new_base, &diffs).map_err(|e| e.to_string())?;
+    *base = Some(Arc::new(new_base));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ZoneSource;
+
+    fn zone_text(serial: u32, extra: &str) -> String {
+        format!(
+            "$TTL 300\n@ SOA ns hm {serial} 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n{extra}"
+        )
+    }
+
+    fn diff_adding(from: u32, owner: &str) -> ZoneDiff {
+        let z = |t: &str| {
+            let l = Zone::read(
+                Name::parse("example.").unwrap(),
+                Class::IN,
+                "t",
+                format!("$ORIGIN example.\n$TTL 300\n{t}").as_bytes(),
+                &mut lib_dns::zone::NoIncludes,
+            );
+            l.zone.records().to_vec()
+        };
+        let soa = |s: u32| z(&format!("@ SOA ns hm {s} 3600 600 86400 60\n"));
+        let mut added = soa(from + 1);
+        added.extend(z(&format!("{owner} A 192.0.2.7\n")));
+        ZoneDiff::new(soa(from), added).unwrap()
+    }
+
+    #[test]
+    fn journal_paths_are_file_safe() {
+        let d = Path::new("/d");
+        assert_eq!(
+            journal_path(d, &Name::parse("Example.COM.").unwrap()),
+            PathBuf::from("/d/journal/example.com.journal")
+        );
+        assert_eq!(
+            journal_path(d, &Name::root()),
+            PathBuf::from("/d/journal/root..journal")
+        );
+        assert_eq!(
+            journal_path(d, &Name::parse("a\\/b.").unwrap()),
+            PathBuf::from("/d/journal/a%2fb.journal")
+        );
+    }
+
+    #[test]
+    fn changes_survive_a_restart_and_a_newer_file_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let zf = dir.path().join("example.zone");
+        std::fs::write(&zf, zone_text(10, "")).unwrap();
+        let cfg = ZoneConfig::new("example.", ZoneSource::File(zf.clone()));
+        let mut z = ZoneState::open(&cfg, dir.path()).unwrap();
+        assert_eq!(z.serial(), Some(10));
+        assert!(!journal_path(dir.path(), &z.origin).exists() || z.file.is_empty());
+        z.commit(diff_adding(10, "a")).unwrap();
+        z.commit(diff_adding(11, "b")).unwrap();
+        assert!(z.commit(diff_adding(11, "c")).is_err());
+        assert_eq!(z.serial(), Some(12));
+        drop(z);
+
+        // Restart: the journal (serial 12) is newer than the file (10).
+        let z = ZoneState::open(&cfg, dir.path()).unwrap();
+        assert_eq!(z.serial(), Some(12));
+        assert_eq!(z.journal.len(), 2);
+        let names: Vec<String> = z
+            .data
+            .as_ref()
+            .unwrap()
+            .records
+            .iter()
+            .map(|r| r.owner.to_string())
+            .collect();
+        assert!(
+            names.contains(&"a.example.".to_owned()) && names.contains(&"b.example.".to_owned())
+        );
+        drop(z);
+
+        // The operator edits the file with a newer serial: it wins, as a diff.
+        std::fs::write(&zf, zone_text(20, "c A 192.0.2.8\n")).unwrap();
+        let z = ZoneState::open(&cfg, dir.path()).unwrap();
+        assert_eq!(z.serial(), Some(20));
+        assert_eq!(z.journal.len(), 3);
+        assert_eq!(z.journal.diffs().last().unwrap().from_serial(), 12);
+        let names: Vec<String> = z
+            .data
+            .as_ref()
+            .unwrap()
+            .records
+            .iter()
+            .map(|r| r.owner.to_string())
+            .collect();
+        assert!(
+            !names.contains(&"a.example.".to_owned()) && names.contains(&"c.example.".to_owned())
+        );
+    }
+
+    #[test]
+    fn reload_takes_a_newer_file_as_a_diff_and_keeps_updates_over_an_older_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let zf = dir.path().join("example.zone");
+        std::fs::write(&zf, zone_text(1, "")).unwrap();
+        let cfg = ZoneConfig::new("example.", ZoneSource::File(zf.clone()));
+        let mut z = ZoneState::open(&cfg, dir.path()).unwrap();
+        std::fs::write(&zf, zone_text(2, "www A 192.0.2.80\n")).unwrap();
+        assert!(z.reload_file(&cfg).unwrap());
+        assert_eq!(z.serial(), Some(2));
+        assert_eq!(z.journal.len(), 1);
+        // Without dynamic updates, a file that goes back in serial is served as it is.
+        std::fs::write(&zf, zone_text(1, "")).unwrap();
+        assert!(z.reload_file(&cfg).unwrap());
+        assert_eq!(z.serial(), Some(1));
+        std::fs::write(&zf, zone_text(2, "")).unwrap();
+        assert!(z.reload_file(&cfg).unwrap());
+        z.commit(diff_adding(2, "dyn")).unwrap();
+        z.dynamic = true;
+        // Same file as before: the update is kept.
+        assert!(!z.reload_file(&cfg).unwrap());
+        assert_eq!(z.serial(), Some(3));
+        // An older file would drop the update: refused.
+        std::fs::write(&zf, zone_text(1, "")).unwrap();
+        assert!(z.reload_file(&cfg).unwrap_err().lines[0].contains("dynamic updates"));
+        assert_eq!(z.serial(), Some(3));
+        // A broken file is an error and the zone stays.
+        std::fs::write(&zf, "garbage\n").unwrap();
+        assert!(z.reload_file(&cfg).is_err());
+        assert_eq!(z.serial(), Some(3));
+    }
+
+    #[test]
+    fn a_secondary_starts_empty_then_from_its_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = ZoneConfig::new(
+            "example.",
+            ZoneSource::Primaries(vec![crate::config::Remote {
+                addr: "127.0.0.1:1".parse().unwrap(),
+                key: None,
+            }]),
+        );
+        let mut z = ZoneState::open(&cfg, dir.path()).unwrap();
+        assert!(z.data.is_none());
+        assert_eq!(z.timers.as_ref().unwrap().serial(), None);
+        let records = Zone::read(
+            Name::parse("example.").unwrap(),
+            Class::IN,
+            "t",
+            zone_text(5, "").as_bytes(),
+            &mut lib_dns::zone::NoIncludes,
+        )
+        .zone
+        .records()
+        .to_vec();
+        z.replace(records).unwrap();
+        z.commit(diff_adding(5, "x")).unwrap();
+        drop(z);
+        let z = ZoneState::open(&cfg, dir.path()).unwrap();
+        assert_eq!(z.serial(), Some(6));
+        assert_eq!(z.timers.as_ref().unwrap().serial(), Some(6));
+    }
+}
