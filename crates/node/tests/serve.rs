@@ -1,9 +1,8 @@
 //! `zdns serve` end to end: the real binary on free loopback ports with a temporary data
 //! directory, queried with `zdns query`, `dig` and raw sockets.
 //!
-//! Until the authoritative engine is connected (`build_answerer`), every query is
-//! answered REFUSED; these tests check the transports, limits, reloads and metrics,
-//! which do not depend on the answers' content.
+//! These tests check the transports, limits, reloads, metrics and answers; zone
+//! transfers, updates and notifies are in `zone_control.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,169 +11,15 @@
 )]
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lib_dns::{Message, Name, Rtype};
 
-const ZDNS: &str = env!("CARGO_BIN_EXE_zdns");
-
-/// A running `zdns serve`, killed when dropped.
-struct Server {
-    child: Child,
-    dir: tempfile::TempDir,
-    dns: SocketAddr,
-    http: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port free on 127.0.0.1 for both TCP and UDP (at the time of asking).
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// Starts the server with a config file holding `config` (listen, http and data_dir are
-/// added) and the zone files `zones` (origin, file name, text) written in its directory.
-fn start(config: &str, zones: &[(&str, &str, &str)]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let dns = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut text = format!(
-        "listen = [\"{dns}\"]\nhttp = \"{http}\"\ndata_dir = \"data\"\nthreads = 2\n{config}\n"
-    );
-    for (origin, file, zone) in zones {
-        std::fs::write(dir.path().join(file), zone).unwrap();
-        text.push_str(&format!(
-            "[[zone]]\norigin = \"{origin}\"\nfile = \"{file}\"\n"
-        ));
-    }
-    let conf = dir.path().join("zdns.toml");
-    std::fs::write(&conf, text).unwrap();
-    let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let child = Command::new(ZDNS)
-        .args(["serve", "--config"])
-        .arg(&conf)
-        .current_dir(dir.path())
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut server = Server {
-        child,
-        dir,
-        dns,
-        http,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http_request(http, "GET", "/metrics").is_err() {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            panic!("zdns serve exited with {status}:\n{}", server.log());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "zdns serve not ready:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(server.dir.path().join("data").is_dir());
-    server
-}
-
-impl Server {
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
-    }
-
-    fn metrics(&self) -> String {
-        http_request(self.http, "GET", "/metrics").unwrap().1
-    }
-
-    /// Polls the metrics until one line equals `line`.
-    fn wait_metric(&self, line: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let m = self.metrics();
-            if m.lines().any(|l| l == line) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no `{line}` in\n{m}\nlog:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn query(&self, args: &[&str]) -> Output {
-        let at = format!("@{}", self.dns);
-        Command::new(ZDNS)
-            .arg("query")
-            .arg(at)
-            .args(args)
-            .arg("+timeout=5")
-            .output()
-            .unwrap()
-    }
-}
-
-/// One HTTP/1.1 request; returns status and body.
-fn http_request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<(u16, String)> {
-    http_exchange(addr, method, path, None)
-}
-
-/// A POST with a JSON body; returns the status and the body.
-fn http_post_json(addr: SocketAddr, path: &str, json: &str) -> std::io::Result<(u16, String)> {
-    http_exchange(addr, "POST", path, Some(json))
-}
-
-/// One HTTP/1.1 request on its own connection; returns the status and the body.
-fn http_exchange(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    json: Option<&str>,
-) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let body = json.unwrap_or("");
-    let content_type = if json.is_some() {
-        "Content-Type: application/json\r\n"
-    } else {
-        ""
-    };
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{content_type}Content-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    s.read_to_string(&mut response)?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.to_owned()))
-}
+mod common;
+use common::{Server, ZDNS, free_port, http_post_json, http_request, start};
 
 fn query_wire(id: u16, name: &str) -> Vec<u8> {
     Message::query(id, Name::parse(name).unwrap(), Rtype::SOA)
