@@ -520,10 +520,103 @@ mod tests {
         .unwrap();
         assert_eq!(s.listen, vec![default_addr(DEFAULT_DNS_LISTEN)]);
         assert_eq!(s.tcp, TcpLimits::default());
+        assert_eq!(s.keys.len(), 1);
+        let key = Name::parse("transfer.").unwrap();
+        assert!(
+            s.zones[0]
+                .access
+                .transfer
+                .allows("127.0.0.1".parse().unwrap(), Some(&key))
+        );
+        assert!(
+            !s.zones[0]
+                .access
+                .transfer
+                .allows("127.0.0.1".parse().unwrap(), None)
+        );
         let ZoneSource::File(zone) = &s.zones[0].source else {
             panic!("file zone expected");
         };
         assert!(zone.exists(), "{}", zone.display());
+    }
+
+    #[test]
+    fn keys_rules_primaries_and_notify_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("k.key"),
+            "key \"file-key.\" { algorithm hmac-sha512; secret \"AAAAAAAAAAAAAAAAAAAAAA==\"; };\n",
+        )
+        .unwrap();
+        let path = dir.path().join("zdns.toml");
+        let write = |zone: &str| {
+            std::fs::write(
+                &path,
+                format!(
+                    "[[key]]\nname = \"k.\"\nsecret = \"AAAAAAAAAAAAAAAAAAAAAA==\"\n\
+                     [[key]]\nfile = \"k.key\"\n[[zone]]\norigin = \"example.\"\n{zone}"
+                ),
+            )
+            .unwrap();
+        };
+        let o = Overrides {
+            config: Some(path.clone()),
+            ..Overrides::default()
+        };
+        write(
+            "primaries = [{ address = \"192.0.2.1:53\", key = \"k.\" }]\n\
+             allow_transfer = [{ address = [\"10.0.0.0/8\", \"::1\"] }, { key = \"file-key.\" }]\n",
+        );
+        let s = o.settings().unwrap();
+        assert_eq!(s.keys.len(), 2);
+        let z = &s.zones[0];
+        let ZoneSource::Primaries(p) = &z.source else {
+            panic!("secondary expected")
+        };
+        assert_eq!(p[0].key, Some(Name::parse("k.").unwrap()));
+        let k = Name::parse("k.").unwrap();
+        assert!(
+            z.access
+                .notify_from
+                .allows("192.0.2.1".parse().unwrap(), Some(&k))
+        );
+        assert!(
+            !z.access
+                .notify_from
+                .allows("192.0.2.1".parse().unwrap(), None)
+        );
+        assert!(
+            !z.access
+                .notify_from
+                .allows("192.0.2.2".parse().unwrap(), Some(&k))
+        );
+        assert!(z.access.transfer.allows("10.1.2.3".parse().unwrap(), None));
+        let fk = Name::parse("file-key.").unwrap();
+        assert!(
+            z.access
+                .transfer
+                .allows("192.0.2.9".parse().unwrap(), Some(&fk))
+        );
+        for (zone, complaint) in [
+            (
+                "file = \"z\"\nprimaries = [{ address = \"192.0.2.1:53\" }]\n",
+                "not both",
+            ),
+            ("", "needs `file` or `primaries`"),
+            (
+                "file = \"z\"\nallow_update = [{ key = \"nokey.\" }]\n",
+                "no [[key]] named `nokey.`",
+            ),
+            (
+                "file = \"z\"\nallow_update = [{ address = \"10.0.0.0/33\" }]\n",
+                "10.0.0.0/33",
+            ),
+            ("file = \"z\"\nallow_update = [{ }]\n", "needs an `address`"),
+        ] {
+            write(zone);
+            let e = o.settings().unwrap_err();
+            assert!(e.contains(complaint), "{zone}: {e}");
+        }
     }
 
     #[test]
