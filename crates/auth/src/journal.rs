@@ -364,6 +364,26 @@ impl Journal {
         Some(self.diffs().skip(start).collect())
     }
 
+    /// When the journal holds more than `max_bytes`, drops its oldest diffs until it
+    /// holds at most half of that; returns whether it did. (IXFR from a serial older
+    /// than the first diff left falls back to AXFR.)
+    pub fn trim(&mut self, max_bytes: usize) -> bool {
+        if self.bytes <= max_bytes {
+            return false;
+        }
+        let target = max_bytes / 2;
+        let mut n = 0;
+        for (_, size) in &self.entries {
+            if self.bytes <= target {
+                break;
+            }
+            self.bytes -= size;
+            n += 1;
+        }
+        self.entries.drain(..n);
+        true
+    }
+
     /// When the journal holds more than `max_bytes`, merges its oldest diffs into
     /// `base` until it holds at most half of that (so compaction does not run again at
     /// the next append), and returns the new base. The base must be at the serial of the
@@ -414,6 +434,23 @@ pub(crate) mod tests {
         let mut added = vec![soa(from + 1)];
         added.extend(records("www A 192.0.2.200\n"));
         ZoneDiff::new(removed, added).unwrap()
+    }
+
+    #[test]
+    fn trim_drops_the_oldest_diffs() {
+        let mut j = Journal::new();
+        for s in 1..=20 {
+            j.push(step(s)).unwrap();
+        }
+        let total = j.bytes();
+        assert!(!j.trim(total));
+        assert!(j.trim(total / 2));
+        assert!(j.bytes() <= total / 4);
+        let first = j.diffs().next().unwrap().from_serial();
+        assert!(first > 1);
+        assert_eq!(j.diffs().last().unwrap().to_serial(), 21);
+        assert!(j.diffs_since(1).is_none());
+        assert!(j.diffs_since(first).is_some());
     }
 
     #[test]

@@ -728,6 +728,37 @@ impl ZoneTree {
         })
     }
 
+    /// Every record of the zone, decoded: the SOA first, then each node's RRsets
+    /// (owners lowercase, one TTL per RRset, duplicates merged, as the tree holds
+    /// them). Zone transfers and updates work from this, so a served zone does not
+    /// keep a second copy of its records.
+    pub fn to_records(&self) -> Vec<Record> {
+        let mut out = Vec::with_capacity(self.rdata.len() / 16);
+        if let Some(soa) = self.rrset(0, Rtype::SOA) {
+            out.extend(self.decoded(&self.apex, &soa));
+        }
+        for i in 0..to_u32(self.nodes.len()).unwrap_or(u32::MAX) {
+            let sets = self.rrsets(i);
+            if sets.is_empty() {
+                continue;
+            }
+            let owner = self.node_owner(i);
+            for set in sets {
+                if i == 0 && set.rtype == Rtype::SOA {
+                    continue;
+                }
+                out.extend(self.decoded(&owner, set));
+            }
+        }
+        out
+    }
+
+    /// The zone's SOA record.
+    pub fn soa(&self) -> Option<Record> {
+        let set = self.rrset(0, Rtype::SOA)?;
+        self.decoded(&self.apex, &set).into_iter().next()
+    }
+
     /// The records of an RRset decoded, with `owner` as their owner.
     pub(crate) fn decoded(&self, owner: &Name, set: &Rrset) -> Vec<Record> {
         self.records(set)
@@ -765,6 +796,25 @@ mod tests {
 
     fn find(t: &ZoneTree, name: &str) -> Option<u32> {
         t.find(Name::parse(name).unwrap().as_wire())
+    }
+
+    #[test]
+    fn to_records_gives_back_every_record_soa_first() {
+        let z = zone(
+            "$ORIGIN example.\n$TTL 300\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n\
+             www A 192.0.2.2\nwww A 192.0.2.3\nsub NS ns.sub\nns.sub A 192.0.2.9\n\
+             *.w TXT \"x\"\na.b.c MX 10 www\n",
+        );
+        let tree = ZoneTree::build(&z).unwrap();
+        let back = tree.to_records();
+        assert_eq!(back[0].rtype(), Rtype::SOA);
+        assert_eq!(tree.soa().as_ref(), Some(&back[0]));
+        let text = |v: &[Record]| {
+            let mut t: Vec<String> = v.iter().map(|r| r.to_string()).collect();
+            t.sort();
+            t
+        };
+        assert_eq!(text(&back), text(z.records()));
     }
 
     #[test]

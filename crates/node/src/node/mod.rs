@@ -73,9 +73,9 @@ impl Node {
 
     /// Logs what each zone serves.
     fn log_zones(&self) {
-        for (origin, serial, records) in self.control.describe() {
+        for (origin, serial, rrsets) in self.control.describe() {
             match serial {
-                Some(serial) => tracing::info!(zone = origin, serial, records, "serving zone"),
+                Some(serial) => tracing::info!(zone = origin, serial, rrsets, "serving zone"),
                 None => tracing::info!(
                     zone = origin,
                     "secondary zone: waiting for its first transfer"

@@ -285,15 +285,15 @@ impl ZoneControl {
         self.metrics.set_zones(facts);
     }
 
-    /// One line per zone for the logs: origin, serial, records.
+    /// One line per zone for the logs: origin, serial, RRsets.
     pub fn describe(&self) -> Vec<(String, Option<u32>, usize)> {
         let zones = self.zones.read().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<_> = zones
             .values()
             .map(|e| {
                 let s = e.lock();
-                let records = s.data.as_ref().map_or(0, |d| d.records.len());
-                (s.origin.to_string(), s.serial(), records)
+                let rrsets = s.data.as_ref().map_or(0, |d| d.served.tree().rrset_count());
+                (s.origin.to_string(), s.serial(), rrsets)
             })
             .collect();
         out.sort();
@@ -366,10 +366,7 @@ impl ZoneControl {
     fn send_notifies(&self, entry: &ZoneEntry) {
         let (origin, soa, targets) = {
             let s = entry.lock();
-            let soa = s
-                .data
-                .as_ref()
-                .and_then(|d| d.records.iter().find(|r| r.rtype() == Rtype::SOA).cloned());
+            let soa = s.data.as_ref().and_then(|d| d.soa());
             (s.origin.clone(), soa, s.config.access.notify.clone())
         };
         for target in targets {

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lib_dns::types::Rtype;
 use zdns_auth::secondary::{SoaVerdict, Step};
 use zdns_auth::xfr_in::Transfer;
 
@@ -77,10 +76,7 @@ async fn refresh(ctl: &Arc<ZoneControl>, e: &Arc<ZoneEntry>) {
         };
         let (verdict, our_soa) = {
             let mut s = e.lock();
-            let soa = s
-                .data
-                .as_ref()
-                .and_then(|d| d.records.iter().find(|r| r.rtype() == Rtype::SOA).cloned());
+            let soa = s.data.as_ref().and_then(|d| d.soa());
             let Some(timers) = s.timers.as_mut() else {
                 return;
             };
@@ -147,10 +143,7 @@ async fn apply(ctl: &Arc<ZoneControl>, e: &Arc<ZoneEntry>, transfer: Transfer) -
             };
             match result {
                 Ok(()) => {
-                    let soa = s
-                        .data
-                        .as_ref()
-                        .and_then(|d| d.records.iter().find(|r| r.rtype() == Rtype::SOA).cloned());
+                    let soa = s.data.as_ref().and_then(|d| d.soa());
                     if let (Some(soa), Some(t)) = (soa, s.timers.as_mut()) {
                         t.transferred(&soa, now_secs());
                     }

@@ -21,18 +21,29 @@ use zdns_auth::secondary::RefreshTimers;
 use crate::config::{ZoneConfig, ZoneSource};
 use crate::node::zones::{self, LoadError};
 
-/// When a zone's journal grows past this, its oldest diffs are merged into the snapshot.
+/// When a zone's journal grows past this, it is rewritten from a snapshot.
 pub const JOURNAL_MAX_BYTES: usize = 16 << 20;
 
-/// A zone's data as served.
+/// A zone's data as served. The tree is the only copy of the records; transfers and
+/// updates decode them from it when they need them.
 #[derive(Clone)]
 pub struct ZoneData {
-    /// Every record, the SOA first.
-    pub records: Arc<Vec<Record>>,
     /// The SOA serial.
     pub serial: u32,
     /// The built tree and prepared answers.
     pub served: Arc<ServedZone>,
+}
+
+impl ZoneData {
+    /// Every record, the SOA first (decoded from the tree: O(zone)).
+    pub fn records(&self) -> Vec<Record> {
+        self.served.tree().to_records()
+    }
+
+    /// The zone's SOA record.
+    pub fn soa(&self) -> Option<Record> {
+        self.served.tree().soa()
+    }
 }
 
 /// The state of one configured zone.
@@ -45,9 +56,12 @@ pub struct ZoneState {
     pub data: Option<ZoneData>,
     /// The diffs since the journal's snapshot, for IXFR.
     pub journal: Journal,
-    /// The journal's snapshot: `None` until the zone first changes at run time (until
-    /// then the zone file is the base, and nothing is written).
-    base: Option<Arc<Vec<Record>>>,
+    /// Past this size the journal file is compacted.
+    pub journal_max: usize,
+    /// Whether the journal file starts with a snapshot: not until the zone first
+    /// changes at run time (until then the zone file is the base, and nothing is
+    /// written).
+    has_snapshot: bool,
     file: JournalFile,
     /// The refresh schedule of a secondary zone.
     pub timers: Option<RefreshTimers>,
@@ -121,14 +135,20 @@ pub fn serial_of(records: &[Record]) -> u32 {
         .unwrap_or(0)
 }
 
-/// Builds what is served from records.
-fn build(origin: &Name, records: Arc<Vec<Record>>) -> Result<ZoneData, String> {
-    let zone = Zone::from_records(origin.clone(), Class::IN, records.to_vec());
+/// Builds what is served from records (freed as soon as the tree holds them).
+fn build(origin: &Name, mut records: Vec<Record>) -> Result<ZoneData, String> {
+    records.sort_by_key(|r| r.rtype() != Rtype::SOA);
+    build_zone(Zone::from_records(origin.clone(), Class::IN, records))
+}
+
+/// Builds what is served from a zone (freed as soon as the tree holds it).
+fn build_zone(zone: Zone) -> Result<ZoneData, String> {
+    let serial = serial_of(zone.records());
+    let origin = zone.origin().clone();
     let served =
         ServedZone::from_zone(zone).map_err(|e| format!("cannot serve zone {origin}: {e}"))?;
     Ok(ZoneData {
-        serial: serial_of(&records),
-        records,
+        serial,
         served: Arc::new(served),
     })
 }
@@ -164,7 +184,7 @@ impl ZoneState {
                     .push(d)
                     .map_err(|e| fail(format!("journal {}: {e}", path.display())))?;
             }
-            journaled = Some((Arc::new(snapshot), state));
+            journaled = Some(state);
         }
         let started = Instant::now();
         let mut state = ZoneState {
@@ -172,7 +192,8 @@ impl ZoneState {
             config: config.clone(),
             data: None,
             journal,
-            base: None,
+            has_snapshot: journaled.is_some(),
+            journal_max: JOURNAL_MAX_BYTES,
             file,
             timers: None,
             load_seconds: 0.0,
@@ -180,20 +201,16 @@ impl ZoneState {
             file_stamp: file_stamp(config),
         };
         let mut pending = None;
-        let records = match &config.source {
+        match &config.source {
             ZoneSource::Primaries(_) => {
                 let modified = std::fs::metadata(&path)
                     .and_then(|m| m.modified())
                     .ok()
                     .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                     .map_or(0, |d| d.as_secs());
-                let records = journaled.map(|(base, records)| {
-                    state.base = Some(base);
-                    records
-                });
                 let now = now_secs();
                 state.timers = Some(
-                    match records
+                    match journaled
                         .as_ref()
                         .and_then(|r| r.iter().find(|x| x.rtype() == Rtype::SOA))
                     {
@@ -201,32 +218,30 @@ impl ZoneState {
                         None => RefreshTimers::empty(now),
                     },
                 );
-                records
+                if let Some(records) = journaled {
+                    state.data = Some(build(&origin, records).map_err(fail)?);
+                }
             }
             ZoneSource::File(_) | ZoneSource::Embedded => {
                 let loaded = zones::load(config)?;
-                let from_file = loaded.records().to_vec();
-                match journaled {
-                    None => Some(from_file),
-                    Some((base, records)) => {
-                        state.base = Some(base);
-                        let (fs, js) = (serial_of(&from_file), serial_of(&records));
+                let data = match journaled {
+                    None => build_zone(loaded),
+                    Some(records) => {
+                        let (fs, js) = (serial_of(loaded.records()), serial_of(&records));
                         if serial_gt(fs, js) {
                             tracing::info!(zone = %origin, file_serial = fs, journal_serial = js, "zone file is newer than the journal: serving the file");
-                            pending = diff::between(&records, &from_file)
+                            pending = diff::between(&records, loaded.records())
                                 .map_err(|e| fail(format!("zone file against journal: {e}")))?;
                         } else if fs != js {
                             state.dynamic = true;
                             tracing::info!(zone = %origin, file_serial = fs, journal_serial = js, "journal is newer than the zone file: serving the journal's changes");
                         }
-                        Some(records)
+                        drop(loaded);
+                        build(&origin, records)
                     }
-                }
+                };
+                state.data = Some(data.map_err(fail)?);
             }
-        };
-        if let Some(mut records) = records {
-            records.sort_by_key(|r| r.rtype() != Rtype::SOA);
-            state.data = Some(build(&origin, Arc::new(records)).map_err(fail)?);
         }
         state.load_seconds = started.elapsed().as_secs_f64();
         if let Some(diff) = pending {
@@ -248,19 +263,20 @@ impl ZoneState {
             .as_ref()
             .ok_or_else(|| CommitError::Invalid("the zone has no data yet".into()))?;
         let started = Instant::now();
-        let mut records = diff
-            .apply(&current.records)
+        let current_records = current.records();
+        let records = diff
+            .apply(&current_records)
             .map_err(|e| CommitError::Invalid(e.to_string()))?;
-        records.sort_by_key(|r| r.rtype() != Rtype::SOA);
-        let next = build(&self.origin, Arc::new(records)).map_err(CommitError::Invalid)?;
-        if self.base.is_none() {
+        let next = build(&self.origin, records).map_err(CommitError::Invalid)?;
+        if !self.has_snapshot {
             // The first change at run time: the zone as it is becomes the journal's
             // snapshot, so the journal alone can rebuild the zone.
             self.file
-                .compact(&current.records, &[])
+                .compact(&current_records, &[])
                 .map_err(CommitError::Io)?;
-            self.base = Some(Arc::clone(&current.records));
+            self.has_snapshot = true;
         }
+        drop(current_records);
         self.file.append(&diff).map_err(CommitError::Io)?;
         self.journal
             .push(diff)
@@ -268,26 +284,36 @@ impl ZoneState {
         self.load_seconds = started.elapsed().as_secs_f64();
         let data = self.data.insert(next);
         tracing::info!(zone = %self.origin, serial = data.serial, "zone changed");
-        if let Err(e) = compact(&mut self.journal, &mut self.base, &mut self.file) {
-            // The journal is whole and replays; it is only larger than it should be.
-            tracing::warn!(zone = %self.origin, error = %e, "journal compaction failed");
+        if self.journal.bytes() > self.journal_max {
+            // The file restarts from a snapshot of the zone as it is now; the newest
+            // diffs stay in memory for IXFR until the next restart.
+            match self.file.compact(&data.records(), &[]) {
+                Ok(()) => {
+                    self.journal.trim(self.journal_max);
+                    tracing::info!(zone = %self.origin, bytes = self.file.len(), "journal compacted");
+                }
+                // The journal is whole and replays; it is only larger than it should be.
+                Err(e) => {
+                    tracing::warn!(zone = %self.origin, error = %e, "journal compaction failed")
+                }
+            }
         }
         Ok(data)
     }
 
     /// Replaces the whole zone (an AXFR in): built first, then written as the
     /// journal's new snapshot (fsynced, atomically replacing the journal).
-    pub fn replace(&mut self, mut records: Vec<Record>) -> Result<&ZoneData, CommitError> {
+    pub fn replace(&mut self, records: Vec<Record>) -> Result<&ZoneData, CommitError> {
         let started = Instant::now();
-        records.sort_by_key(|r| r.rtype() != Rtype::SOA);
-        let records = Arc::new(records);
-        let next = build(&self.origin, Arc::clone(&records)).map_err(CommitError::Invalid)?;
-        self.file.compact(&records, &[]).map_err(CommitError::Io)?;
-        self.base = Some(records);
+        let next = build(&self.origin, records).map_err(CommitError::Invalid)?;
+        self.file
+            .compact(&next.records(), &[])
+            .map_err(CommitError::Io)?;
+        self.has_snapshot = true;
         self.journal = Journal::new();
         self.load_seconds = started.elapsed().as_secs_f64();
         let data = self.data.insert(next);
-        tracing::info!(zone = %self.origin, serial = data.serial, records = data.records.len(), "zone replaced");
+        tracing::info!(zone = %self.origin, serial = data.serial, "zone replaced");
         Ok(data)
     }
 
@@ -325,7 +351,7 @@ impl ZoneState {
         };
         let (fs, cs) = (serial_of(from_file), current.serial);
         if serial_gt(fs, cs) {
-            return match diff::between(&current.records, from_file) {
+            return match diff::between(&current.records(), from_file) {
                 Ok(Some(d)) => self
                     .commit(d)
                     .map(|_| true)
@@ -334,7 +360,7 @@ impl ZoneState {
                 Err(e) => Err(fail(e.to_string())),
             };
         }
-        if diff::between(&current.records, from_file) == Ok(None) {
+        if diff::between(&current.records(), from_file) == Ok(None) {
             return Ok(false);
         }
         if self.dynamic {
@@ -347,28 +373,6 @@ impl ZoneState {
             .map(|_| true)
             .map_err(|e| fail(e.to_string()))
     }
-}
-
-/// Merges the oldest diffs into the snapshot when the journal is too large, and
-/// rewrites the file atomically.
-fn compact(
-    journal: &mut Journal,
-    base: &mut Option<Arc<Vec<Record>>>,
-    file: &mut JournalFile,
-) -> Result<(), String> {
-    let Some(old_base) = base.as_ref() else {
-        return Ok(());
-    };
-    let Some(new_base) = journal
-        .compact(old_base, JOURNAL_MAX_BYTES)
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(());
-    };
-    let diffs: Vec<ZoneDiff> = journal.diffs().cloned().collect();
-    file.compact(&new_base, &diffs).map_err(|e| e.to_string())?;
-    *base = Some(Arc::new(new_base));
-    Ok(())
 }
 
 #[cfg(test)]
@@ -439,7 +443,7 @@ mod tests {
             .data
             .as_ref()
             .unwrap()
-            .records
+            .records()
             .iter()
             .map(|r| r.owner.to_string())
             .collect();
@@ -458,7 +462,7 @@ mod tests {
             .data
             .as_ref()
             .unwrap()
-            .records
+            .records()
             .iter()
             .map(|r| r.owner.to_string())
             .collect();
@@ -497,6 +501,35 @@ mod tests {
         std::fs::write(&zf, "garbage\n").unwrap();
         assert!(z.reload_file(&cfg).is_err());
         assert_eq!(z.serial(), Some(3));
+    }
+
+    #[test]
+    fn a_large_journal_is_compacted_and_still_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let zf = dir.path().join("example.zone");
+        std::fs::write(&zf, zone_text(1, "")).unwrap();
+        let cfg = ZoneConfig::new("example.", ZoneSource::File(zf));
+        let mut z = ZoneState::open(&cfg, dir.path()).unwrap();
+        z.journal_max = 2000;
+        let mut largest = 0;
+        for s in 1..60 {
+            z.commit(diff_adding(s, &format!("h{s}"))).unwrap();
+            largest = largest.max(z.file.len());
+        }
+        assert!(
+            z.file.len() < 3000,
+            "journal file not compacted: {}",
+            z.file.len()
+        );
+        assert!(z.journal.bytes() <= 2000);
+        assert!(z.journal.diffs_since(58).is_some());
+        assert!(z.journal.diffs_since(2).is_none());
+        let before = z.data.as_ref().unwrap().records();
+        drop(z);
+        let z = ZoneState::open(&cfg, dir.path()).unwrap();
+        assert_eq!(z.serial(), Some(60));
+        assert_eq!(z.data.as_ref().unwrap().records(), before);
+        assert!(largest > 2000);
     }
 
     #[test]

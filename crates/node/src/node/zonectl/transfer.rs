@@ -51,14 +51,14 @@ pub fn respond(
         // RFC 5936 §2.2.1: not authoritative for the zone.
         return Reply::One(sign_one(status(msg, Rcode::NOTAUTH)));
     };
-    let (records, plan) = {
+    let (served, soa, plan) = {
         let state = entry.lock();
         if !state.config.access.transfer.allows(client_ip(ctx), key) {
             tracing::warn!(zone = %state.origin, client = %ctx.client, key = ?key.map(ToString::to_string), "transfer refused by allow_transfer");
             ctl.metrics.count_control("transfer_out", "refused");
             return Reply::One(sign_one(status(msg, Rcode::REFUSED)));
         }
-        let Some(data) = &state.data else {
+        let Some((data, soa)) = state.data.as_ref().and_then(|d| Some((d, d.soa()?))) else {
             ctl.metrics.count_control("transfer_out", "no_data");
             return Reply::One(sign_one(status(msg, Rcode::SERVFAIL)));
         };
@@ -66,7 +66,7 @@ pub fn respond(
             let Some(serial) = xfr::ixfr_client_serial(msg) else {
                 return Reply::One(sign_one(status(msg, Rcode::FORMERR)));
             };
-            match xfr::ixfr_plan(serial, &data.records, &state.journal) {
+            match xfr::ixfr_plan(serial, std::slice::from_ref(&soa), &state.journal) {
                 Ok(IxfrPlan::UpToDate) => Some(OwnedPlan::UpToDate),
                 Ok(IxfrPlan::Full) => Some(OwnedPlan::Full),
                 Ok(IxfrPlan::Incremental(d)) => {
@@ -77,7 +77,12 @@ pub fn respond(
         } else {
             None
         };
-        (Arc::clone(&data.records), plan)
+        (Arc::clone(&data.served), soa, plan)
+    };
+    // The whole zone is decoded from the tree only when it is sent whole.
+    let records = move |plan: &Option<OwnedPlan>| match plan {
+        None | Some(OwnedPlan::Full) => served.tree().to_records(),
+        Some(_) => vec![soa.clone()],
     };
     if ctx.transport == Transport::Udp {
         // RFC 5936 §4.2: no AXFR over UDP. RFC 1995 §2: IXFR over UDP gets the whole
@@ -90,7 +95,12 @@ pub fn respond(
             .edns
             .as_ref()
             .map_or(512, |e| usize::from(e.udp_payload_size.clamp(512, 1232)));
-        let result = with_plan(&plan, |p| xfr::ixfr_udp(msg, p, &records, limit, reserve));
+        let plan = Some(plan);
+        let zone = records(&plan);
+        let result = match &plan {
+            Some(plan) => with_plan(plan, |p| xfr::ixfr_udp(msg, p, &zone, limit, reserve)),
+            None => return Reply::Nothing,
+        };
         ctl.metrics.count_control("transfer_out", "udp");
         return match result {
             Ok(bytes) => Reply::One(sign_one(bytes)),
@@ -114,15 +124,16 @@ pub fn respond(
             None => None,
         };
         let reserve = if signer.is_some() { TSIG_RESERVE } else { 0 };
+        let zone = records(&plan);
         let ok = match &plan {
-            None => match xfr::axfr(&query, &records, reserve) {
+            None => match xfr::axfr(&query, &zone, reserve) {
                 Ok(packer) => stream(packer, &mut signer, now, &tx),
                 Err(e) => {
                     tracing::error!(error = %e, "AXFR cannot be produced");
                     false
                 }
             },
-            Some(plan) => with_plan(plan, |p| match xfr::ixfr(&query, p, &records, reserve) {
+            Some(plan) => with_plan(plan, |p| match xfr::ixfr(&query, p, &zone, reserve) {
                 Ok(packer) => stream(packer, &mut signer, now, &tx),
                 Err(e) => {
                     tracing::error!(error = %e, "IXFR cannot be produced");

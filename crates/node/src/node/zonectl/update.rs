@@ -53,7 +53,9 @@ pub async fn receive(
             let Some(data) = &state.data else {
                 return (Rcode::SERVFAIL, false);
             };
-            let outcome = evaluate(&msg, &state.origin.clone(), q.qclass, &data.records);
+            let records = data.records();
+            let outcome = evaluate(&msg, &state.origin.clone(), q.qclass, &records);
+            drop(records);
             let result = match outcome {
                 Err(rcode) => (rcode, false),
                 Ok(UpdateOutcome::Unchanged) => (Rcode::NOERROR, false),
