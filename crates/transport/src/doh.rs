@@ -23,6 +23,7 @@ use lib_dns::{Rcode, Rtype};
 use tokio::net::TcpListener;
 use zdns_auth::{QueryContext, Transport};
 
+use crate::h2_records::ResponseRecords;
 use crate::stats::ListenerStats;
 use crate::timed_io::TimedIo;
 use crate::tls::{self, ServerTls};
@@ -176,7 +177,9 @@ pub async fn serve(listener: TcpListener, service: Arc<DohService>) {
                     return;
                 }
             };
-            let io = TokioIo::new(TimedIo::new(stream, limits.idle_timeout));
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(tls::ALPN_H2);
+            let timed = TimedIo::new(stream, limits.idle_timeout);
+            let io = TokioIo::new(ResponseRecords::new(timed, h2));
             let handler = Arc::clone(&service);
             let svc = service_fn(move |request| {
                 let handler = Arc::clone(&handler);

@@ -141,27 +141,59 @@ pub fn server_config(crypto: Arc<QuicServerConfig>, limits: DoqLimits) -> quinn:
     config
 }
 
-/// A DoQ endpoint bound to `addr`.
-pub fn endpoint(
-    addr: SocketAddr,
-    crypto: Arc<QuicServerConfig>,
+/// A bound DoQ endpoint whose certificate can be replaced while it runs.
+#[derive(Clone)]
+pub struct DoqListener {
+    endpoint: Endpoint,
     limits: DoqLimits,
-) -> std::io::Result<Endpoint> {
-    Endpoint::server(server_config(crypto, limits), addr)
+}
+
+impl DoqListener {
+    /// Binds a DoQ endpoint to `addr` with `crypto` (from
+    /// [`crate::tls::ServerTls::doq`]) and `limits`.
+    pub fn bind(
+        addr: SocketAddr,
+        crypto: Arc<QuicServerConfig>,
+        limits: DoqLimits,
+    ) -> std::io::Result<DoqListener> {
+        let endpoint = Endpoint::server(server_config(crypto, limits), addr)?;
+        Ok(DoqListener { endpoint, limits })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Uses `crypto` for connections from now on; open ones keep theirs.
+    pub fn set_crypto(&self, crypto: Arc<QuicServerConfig>) {
+        self.endpoint
+            .set_server_config(Some(server_config(crypto, self.limits)));
+    }
+
+    /// Accepts connections until the endpoint is closed.
+    pub async fn serve(self, respond: Arc<dyn Respond>, stats: Arc<ListenerStats>) {
+        let service = Arc::new(DoqService {
+            respond,
+            limits: self.limits,
+            stats,
+        });
+        serve(self.endpoint, service).await;
+    }
 }
 
 /// What a DoQ listener needs.
-pub struct DoqService {
+struct DoqService {
     /// Answers queries (and transfers, through its hook).
-    pub respond: Arc<dyn Respond>,
+    respond: Arc<dyn Respond>,
     /// Limits.
-    pub limits: DoqLimits,
+    limits: DoqLimits,
     /// Counters.
-    pub stats: Arc<ListenerStats>,
+    stats: Arc<ListenerStats>,
 }
 
 /// Accepts DoQ connections on `endpoint` until it is closed.
-pub async fn serve(endpoint: Endpoint, service: Arc<DoqService>) {
+async fn serve(endpoint: Endpoint, service: Arc<DoqService>) {
     while let Some(incoming) = endpoint.accept().await {
         let Some(slot) = service.stats.admit(service.limits.max_connections) else {
             tracing::debug!(peer = %incoming.remote_address(), "DoQ connection refused: connection limit reached");

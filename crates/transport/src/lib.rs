@@ -19,6 +19,7 @@
 pub mod client;
 pub mod doh;
 pub mod doq;
+mod h2_records;
 pub mod padding;
 pub mod stats;
 mod timed_io;

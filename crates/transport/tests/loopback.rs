@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use zdns_auth::QueryContext;
 use zdns_transport::client::{Client, ClientError, Protocol, Upstream};
 use zdns_transport::doh::{DohLimits, DohService};
-use zdns_transport::doq::{self, DoqLimits, DoqService};
+use zdns_transport::doq::{self, DoqLimits, DoqListener};
 use zdns_transport::stats::ListenerStats;
 use zdns_transport::tls::{self, Identity, MinVersion, ServerTls, Verify};
 
@@ -82,18 +82,11 @@ async fn start(limits_ms: u64) -> Servers {
         max_streams: 16,
         stream_timeout: limit,
     };
-    let endpoint =
-        doq::endpoint("127.0.0.1:0".parse().unwrap(), server_tls.doq(), doq_limits).unwrap();
-    let doq = endpoint.local_addr().unwrap();
+    let listener =
+        DoqListener::bind("127.0.0.1:0".parse().unwrap(), server_tls.doq(), doq_limits).unwrap();
+    let doq = listener.local_addr().unwrap();
     let doq_stats = Arc::new(ListenerStats::default());
-    tokio::spawn(doq::serve(
-        endpoint,
-        Arc::new(DoqService {
-            respond,
-            limits: doq_limits,
-            stats: Arc::clone(&doq_stats),
-        }),
-    ));
+    tokio::spawn(listener.serve(respond, Arc::clone(&doq_stats)));
     Servers {
         _dir: dir,
         pin,

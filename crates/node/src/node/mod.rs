@@ -1,6 +1,7 @@
 //! The running node: zones, listeners (UDP workers, TCP and HTTP on tokio), reloads.
 
 pub mod answerer;
+mod encrypted;
 mod http;
 pub mod metrics;
 mod tcp;
@@ -31,6 +32,7 @@ pub struct Node {
     zones: Mutex<ZoneSet>,
     answerer: SharedAnswerer,
     metrics: Arc<Metrics>,
+    encrypted: Arc<encrypted::Encrypted>,
 }
 
 impl Node {
@@ -61,13 +63,26 @@ impl Node {
                 "listeners, threads, TCP limits and the data directory change only at restart"
             );
         }
+        let tls = self.encrypted.reload(&settings);
         let mut zones = self.zones.lock().unwrap_or_else(PoisonError::into_inner);
         let errors = zones.reload(&settings.zones);
         self.install(&zones);
-        if errors.is_empty() {
-            Ok(format!("{} zone(s) loaded", zones.len()))
+        let mut problems = Vec::new();
+        if !errors.is_empty() {
+            problems.push(describe(&errors, "kept its previous version"));
+        }
+        if let Err(e) = tls {
+            problems.push(format!(
+                "TLS certificate not reloaded (the previous one stays): {e}"
+            ));
+        }
+        if problems.is_empty() {
+            Ok(format!(
+                "{} zone(s) loaded, TLS certificate re-read",
+                zones.len()
+            ))
         } else {
-            Err(describe(&errors, "kept its previous version"))
+            Err(problems.join("\n"))
         }
     }
 
@@ -103,6 +118,7 @@ fn same_listeners(a: &Settings, b: &Settings) -> bool {
         && a.threads == b.threads
         && a.tcp == b.tcp
         && a.data_dir == b.data_dir
+        && a.tls.same_listeners(&b.tls)
 }
 
 /// One line per problem, each zone's lines prefixed by its origin.
@@ -163,12 +179,14 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
     let workers = settings.listen.len() * settings.threads;
     let metrics = Arc::new(Metrics::new(workers));
     let answerer: SharedAnswerer = Arc::new(ArcSwap::from_pointee(build_answerer(Vec::new())));
+    let encrypted = Arc::new(encrypted::Encrypted::new(&settings)?);
     let node = Arc::new(Node {
         overrides,
         running: settings.clone(),
         zones: Mutex::new(ZoneSet::default()),
         answerer: Arc::clone(&answerer),
         metrics: Arc::clone(&metrics),
+        encrypted: Arc::clone(&encrypted),
     });
     node.install(&zones);
     *node.zones.lock().unwrap_or_else(PoisonError::into_inner) = zones;
@@ -215,6 +233,7 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
             ));
             tracing::info!(%addr, max_connections = settings.tcp.max_connections, idle_timeout_ms = settings.tcp.idle_timeout.as_millis(), "DNS over TCP");
         }
+        encrypted.start(&settings, &answerer, &metrics).await?;
         let http_addr = http.local_addr().unwrap_or(settings.http);
         let ct = ct_log(&settings.data_dir, http_addr).await;
         let http_node = Arc::clone(&node);
