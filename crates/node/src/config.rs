@@ -9,6 +9,7 @@ use lib_dns::Name;
 use lib_dns::tsig::{Algorithm, TsigKey, parse_key_file};
 use serde::Deserialize;
 use zdns_auth::acl::{Acl, Prefix, Rule};
+use zdns_transport::tls::MinVersion;
 
 /// The bundled example zone served by `zdns serve` with no zone configured (seed 003 §5.3).
 pub const EMBEDDED_ZONE: &str = include_str!("../../../zones/sovereign.zone");
@@ -20,6 +21,10 @@ pub const DEFAULT_DNS_LISTEN: &str = "127.0.0.1:5353";
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8053";
 /// The data directory in the embedded default, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "zdns-data";
+/// DNS over TLS in the embedded default (tcp) and DNS over QUIC (udp, same port).
+pub const DEFAULT_DOT_DOQ_LISTEN: &str = "127.0.0.1:8853";
+/// DNS over HTTPS in the embedded default, at [`zdns_transport::doh::DEFAULT_PATH`].
+pub const DEFAULT_DOH_LISTEN: &str = "127.0.0.1:8443";
 
 /// The configuration file as written (every key optional).
 #[derive(Debug, Default, Deserialize)]
@@ -31,6 +36,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     #[serde(default)]
     tcp: TcpFileConfig,
+    tls: Option<TlsFileConfig>,
     #[serde(default)]
     zone: Vec<ZoneFileConfig>,
     #[serde(default)]
@@ -69,6 +75,26 @@ struct RuleFileConfig {
 struct RemoteFileConfig {
     address: SocketAddr,
     key: Option<String>,
+}
+
+/// The `[tls]` table: certificate, encrypted listeners and their limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsFileConfig {
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    min_version: Option<String>,
+    #[serde(default)]
+    dot: Vec<SocketAddr>,
+    #[serde(default)]
+    doq: Vec<SocketAddr>,
+    #[serde(default)]
+    doh: Vec<SocketAddr>,
+    doh_path: Option<String>,
+    max_connections: Option<usize>,
+    idle_timeout_ms: Option<u64>,
+    handshake_timeout_ms: Option<u64>,
+    max_streams: Option<u32>,
 }
 
 /// The `[tcp]` table.
@@ -174,6 +200,95 @@ impl Default for TcpLimits {
     }
 }
 
+/// The encrypted transports: DoT (RFC 7858), DoH (RFC 8484), DoQ (RFC 9250).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// Certificate chain and key files (PEM); `None` for the self-signed certificate the
+    /// node makes under `<data dir>/tls/`.
+    pub identity: Option<(PathBuf, PathBuf)>,
+    /// The lowest TLS version of DoT and DoH (DoQ is always TLS 1.3).
+    pub min_version: MinVersion,
+    /// DoT listeners (TCP).
+    pub dot: Vec<SocketAddr>,
+    /// DoQ listeners (UDP).
+    pub doq: Vec<SocketAddr>,
+    /// DoH listeners (TCP).
+    pub doh: Vec<SocketAddr>,
+    /// The URI path of DoH.
+    pub doh_path: String,
+    /// Connections per transport beyond this many are refused.
+    pub max_connections: usize,
+    /// An encrypted connection idle this long is closed.
+    pub idle_timeout: Duration,
+    /// A TLS or QUIC handshake not done within this is abandoned.
+    pub handshake_timeout: Duration,
+    /// Concurrent HTTP/2 or QUIC streams per connection.
+    pub max_streams: u32,
+}
+
+impl TlsSettings {
+    /// The settings of the `[tls]` table; `None` (no table) means no encrypted listener,
+    /// unless `embedded`, when the embedded default's listeners are used.
+    fn from_file(
+        table: Option<TlsFileConfig>,
+        embedded: bool,
+        resolve: impl Fn(PathBuf) -> PathBuf,
+    ) -> Result<TlsSettings, String> {
+        let table = match table {
+            Some(t) => t,
+            None if embedded => TlsFileConfig {
+                dot: vec![default_addr(DEFAULT_DOT_DOQ_LISTEN)],
+                doq: vec![default_addr(DEFAULT_DOT_DOQ_LISTEN)],
+                doh: vec![default_addr(DEFAULT_DOH_LISTEN)],
+                ..TlsFileConfig::default()
+            },
+            None => TlsFileConfig::default(),
+        };
+        let identity = match (table.cert_file, table.key_file) {
+            (Some(cert), Some(key)) => Some((resolve(cert), resolve(key))),
+            (None, None) => None,
+            _ => return Err("tls.cert_file and tls.key_file go together".to_owned()),
+        };
+        let doh_path = table
+            .doh_path
+            .unwrap_or_else(|| zdns_transport::doh::DEFAULT_PATH.to_owned());
+        if !doh_path.starts_with('/') {
+            return Err(format!(
+                "tls.doh_path must start with `/`, got `{doh_path}`"
+            ));
+        }
+        Ok(TlsSettings {
+            identity,
+            min_version: table
+                .min_version
+                .as_deref()
+                .map_or(Ok(MinVersion::Tls13), MinVersion::parse)
+                .map_err(|e| format!("tls.min_version: {e}"))?,
+            dot: table.dot,
+            doq: table.doq,
+            doh: table.doh,
+            doh_path,
+            max_connections: table.max_connections.unwrap_or(1000),
+            idle_timeout: Duration::from_millis(table.idle_timeout_ms.unwrap_or(10_000)),
+            handshake_timeout: Duration::from_millis(table.handshake_timeout_ms.unwrap_or(5_000)),
+            max_streams: table.max_streams.unwrap_or(100).max(1),
+        })
+    }
+
+    /// Whether the listeners and their limits (which change only at restart) are equal.
+    pub fn same_listeners(&self, other: &TlsSettings) -> bool {
+        TlsSettings {
+            identity: None,
+            min_version: MinVersion::Tls13,
+            ..self.clone()
+        } == TlsSettings {
+            identity: None,
+            min_version: MinVersion::Tls13,
+            ..other.clone()
+        }
+    }
+}
+
 /// Everything the node needs to start, after merging file, flags and defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -187,6 +302,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// TCP limits.
     pub tcp: TcpLimits,
+    /// The encrypted transports.
+    pub tls: TlsSettings,
     /// The zones to serve.
     pub zones: Vec<ZoneConfig>,
     /// TSIG keys (RFC 8945) for transfers, updates and notifies.
@@ -266,6 +383,7 @@ impl Overrides {
         if tcp.max_message_size < 12 {
             return Err("tcp.max_message_size must be at least 12 (a DNS header)".to_owned());
         }
+        let tls = TlsSettings::from_file(file.tls, self.config.is_none(), resolve)?;
         Ok(Settings {
             listen,
             http: self
@@ -279,6 +397,7 @@ impl Overrides {
                 .or(file.data_dir.map(resolve))
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             tcp,
+            tls,
             zones,
             keys,
         })
@@ -475,6 +594,49 @@ mod tests {
         assert_eq!(s.zones.len(), 1);
         assert_eq!(s.zones[0].source, ZoneSource::Embedded);
         assert_eq!(s.tcp, TcpLimits::default());
+        assert_eq!(s.tls.dot, vec![default_addr(DEFAULT_DOT_DOQ_LISTEN)]);
+        assert_eq!(s.tls.doq, vec![default_addr(DEFAULT_DOT_DOQ_LISTEN)]);
+        assert_eq!(s.tls.doh[0].to_string(), DEFAULT_DOH_LISTEN);
+        assert_eq!(s.tls.doh_path, "/dns-query");
+        assert_eq!(s.tls.identity, None);
+        assert_eq!(s.tls.min_version, MinVersion::Tls13);
+    }
+
+    #[test]
+    fn tls_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zdns.toml");
+        let o = Overrides {
+            config: Some(path.clone()),
+            ..Overrides::default()
+        };
+        std::fs::write(&path, "").unwrap();
+        let s = o.settings().unwrap();
+        assert!(s.tls.dot.is_empty() && s.tls.doq.is_empty() && s.tls.doh.is_empty());
+        std::fs::write(
+            &path,
+            "[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\nmin_version = \"1.2\"\n\
+             dot = [\"127.0.0.1:9853\"]\nidle_timeout_ms = 700\n",
+        )
+        .unwrap();
+        let s = o.settings().unwrap();
+        assert_eq!(
+            s.tls.identity,
+            Some((dir.path().join("c.pem"), dir.path().join("k.pem")))
+        );
+        assert_eq!(s.tls.min_version, MinVersion::Tls12);
+        assert_eq!(s.tls.dot[0].port(), 9853);
+        assert!(s.tls.doh.is_empty());
+        assert_eq!(s.tls.idle_timeout, Duration::from_millis(700));
+        for bad in [
+            "[tls]\ncert_file = \"c.pem\"\n",
+            "[tls]\nmin_version = \"1.1\"\n",
+            "[tls]\ndoh_path = \"dns-query\"\n",
+            "[tls]\nbogus = 1\n",
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            assert!(o.settings().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -12,6 +12,10 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use zdns_auth::Outcome;
+use zdns_transport::stats::ListenerStats;
+
+/// The encrypted transports, in the order of [`Metrics::encrypted`]'s index.
+pub const ENCRYPTED: [&str; 3] = ["dot", "doh", "doq"];
 
 /// Opcode and rcode are 4 header bits each: 256 combinations.
 const CELLS: usize = 256;
@@ -88,6 +92,8 @@ pub struct ZoneFacts {
 pub struct Metrics {
     udp: Vec<Arc<Counters>>,
     tcp: Arc<Counters>,
+    /// Query and connection counters of each of [`ENCRYPTED`].
+    encrypted: [(Arc<Counters>, Arc<ListenerStats>); 3],
     /// TCP connections currently open.
     pub tcp_open: AtomicI64,
     /// TCP connections refused because the limit was reached.
@@ -131,6 +137,11 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// The query and connection counters of encrypted transport `i` of [`ENCRYPTED`].
+    pub fn encrypted(&self, i: usize) -> (Arc<Counters>, Arc<ListenerStats>) {
+        self.encrypted.get(i).cloned().unwrap_or_default()
+    }
+
     /// Replaces the zone facts after a load or reload.
     pub fn set_zones(&self, zones: Vec<ZoneFacts>) {
         *self.zones.lock().unwrap_or_else(PoisonError::into_inner) = zones;
@@ -158,10 +169,13 @@ impl Metrics {
 
 impl Collector for Metrics {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let per_transport = [
+        let mut per_transport = vec![
             ("udp", Metrics::sums(self.udp.iter())),
             ("tcp", Metrics::sums(std::iter::once(&self.tcp))),
         ];
+        for (name, (counters, _)) in ENCRYPTED.iter().zip(&self.encrypted) {
+            per_transport.push((name, Metrics::sums(std::iter::once(counters))));
+        }
         {
             let counter = ConstCounter::new(0u64);
             let mut family = encoder.encode_descriptor(
@@ -223,6 +237,7 @@ impl Collector for Metrics {
             None,
             refused.metric_type(),
         )?)?;
+        encode_listener_stats(&mut encoder, &self.encrypted)?;
         {
             let mut family = encoder.encode_descriptor(
                 "zdns_reloads",
@@ -286,6 +301,49 @@ impl Collector for Metrics {
     }
 }
 
+/// Connections of the encrypted transports, labelled by transport.
+fn encode_listener_stats(
+    encoder: &mut DescriptorEncoder,
+    encrypted: &[(Arc<Counters>, Arc<ListenerStats>); 3],
+) -> Result<(), std::fmt::Error> {
+    let open = ConstGauge::new(0i64);
+    let mut family = encoder.encode_descriptor(
+        "zdns_encrypted_connections_open",
+        "Encrypted (DoT, DoH, DoQ) connections open",
+        None,
+        open.metric_type(),
+    )?;
+    for (name, (_, stats)) in ENCRYPTED.iter().zip(encrypted) {
+        ConstGauge::new(stats.open.load(Ordering::Relaxed))
+            .encode(family.encode_family(&[("transport", *name)])?)?;
+    }
+    for (metric, help, pick) in [
+        (
+            "zdns_encrypted_connections",
+            "Encrypted connections accepted",
+            (|s: &ListenerStats| s.accepted.load(Ordering::Relaxed)) as fn(&ListenerStats) -> u64,
+        ),
+        (
+            "zdns_encrypted_connections_refused",
+            "Encrypted connections refused at the connection limit",
+            |s: &ListenerStats| s.refused.load(Ordering::Relaxed),
+        ),
+        (
+            "zdns_tls_handshake_failures",
+            "TLS or QUIC handshakes that failed or timed out",
+            |s: &ListenerStats| s.handshake_failures.load(Ordering::Relaxed),
+        ),
+    ] {
+        let mut family =
+            encoder.encode_descriptor(metric, help, None, ConstCounter::new(0u64).metric_type())?;
+        for (name, (_, stats)) in ENCRYPTED.iter().zip(encrypted) {
+            ConstCounter::new(pick(stats))
+                .encode(family.encode_family(&[("transport", *name)])?)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +358,9 @@ mod tests {
         m.udp_worker(1).record(&query, Outcome::Drop, &[]);
         m.tcp()
             .record(&[0, 1, 0x28], Outcome::Reply, &[0, 1, 0xa8, 0]);
+        m.encrypted(2).0.record(&query, Outcome::Reply, &refused);
+        let _open = m.encrypted(1).1.admit(10).unwrap();
+        m.encrypted(0).1.handshake_failed();
         m.set_zones(vec![ZoneFacts {
             origin: "example.".to_owned(),
             serial: 42,
@@ -314,6 +375,9 @@ mod tests {
             "zdns_responses_truncated_total{transport=\"udp\"} 2",
             "zdns_zone_serial{zone=\"example.\"} 42",
             "zdns_reloads_total{result=\"ok\"} 0",
+            "zdns_queries_total{transport=\"doq\",opcode=\"QUERY\",rcode=\"REFUSED\"} 1",
+            "zdns_encrypted_connections_open{transport=\"doh\"} 1",
+            "zdns_tls_handshake_failures_total{transport=\"dot\"} 1",
         ] {
             assert!(text.contains(line), "{line} not in\n{text}");
         }

@@ -2,6 +2,7 @@
 //! listeners (UDP workers, TCP and HTTP on tokio), reloads.
 
 pub mod answerer;
+mod encrypted;
 mod http;
 pub mod metrics;
 mod tcp;
@@ -32,6 +33,7 @@ pub struct Node {
     running: Settings,
     control: Arc<ZoneControl>,
     metrics: Arc<Metrics>,
+    encrypted: Arc<encrypted::Encrypted>,
 }
 
 impl Node {
@@ -62,12 +64,25 @@ impl Node {
                 "listeners, threads, TCP limits and the data directory change only at restart"
             );
         }
+        let tls = self.encrypted.reload(&settings);
         let errors = self.control.configure(&settings.zones, &settings.keys);
         self.log_zones();
-        if errors.is_empty() {
-            Ok(format!("{} zone(s) loaded", self.control.len()))
+        let mut problems = Vec::new();
+        if !errors.is_empty() {
+            problems.push(describe(&errors, "kept its previous version"));
+        }
+        if let Err(e) = tls {
+            problems.push(format!(
+                "TLS certificate not reloaded (the previous one stays): {e}"
+            ));
+        }
+        if problems.is_empty() {
+            Ok(format!(
+                "{} zone(s) loaded, TLS certificate re-read",
+                self.control.len()
+            ))
         } else {
-            Err(describe(&errors, "kept its previous version"))
+            Err(problems.join("\n"))
         }
     }
 
@@ -92,6 +107,7 @@ fn same_listeners(a: &Settings, b: &Settings) -> bool {
         && a.threads == b.threads
         && a.tcp == b.tcp
         && a.data_dir == b.data_dir
+        && a.tls.same_listeners(&b.tls)
 }
 
 /// One line per problem, each zone's lines prefixed by its origin.
@@ -165,11 +181,13 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
     if control.len() == 0 {
         tracing::warn!("no zones configured: every query will be refused");
     }
+    let encrypted = Arc::new(encrypted::Encrypted::new(&settings)?);
     let node = Arc::new(Node {
         overrides,
         running: settings.clone(),
         control: Arc::clone(&control),
         metrics: Arc::clone(&metrics),
+        encrypted: Arc::clone(&encrypted),
     });
     node.log_zones();
 
@@ -211,6 +229,7 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
             ));
             tracing::info!(%addr, max_connections = settings.tcp.max_connections, idle_timeout_ms = settings.tcp.idle_timeout.as_millis(), "DNS over TCP");
         }
+        encrypted.start(&settings, &answerer, &control, &metrics).await?;
         let http_addr = http.local_addr().unwrap_or(settings.http);
         let ct = ct_log(&settings.data_dir, http_addr).await;
         let http_node = Arc::clone(&node);

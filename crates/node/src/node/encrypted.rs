@@ -1,0 +1,268 @@
+//! The node's encrypted listeners: DNS over TLS (RFC 7858), HTTPS (RFC 8484) and QUIC
+//! (RFC 9250), on the certificate of `[tls]` or, by default, a self-signed one kept under
+//! `<data dir>/tls/`.
+//!
+//! DoT is the TCP stream loop of `tcp.rs` over a TLS stream, so it answers pipelined
+//! queries out of order with the same idle handling, and gets whatever the TCP path
+//! serves (zone transfers included). DoH and DoQ are the loops of `zdns-transport`,
+//! answering through the same swapped answerer. Responses are padded (RFC 7830, RFC 8467)
+//! when the query carries a padding option. The certificate is re-read on reload.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use zdns_auth::{Answerer, Outcome, QueryContext};
+use zdns_transport::Respond;
+use zdns_transport::doh::{DohLimits, DohService};
+use zdns_transport::doq::{DoqLimits, DoqListener};
+use zdns_transport::stats::ListenerStats;
+use zdns_transport::tls::{self, Identity, ServerTls};
+
+use super::SharedAnswerer;
+use super::metrics::{Counters, Metrics};
+use super::tcp::serve_stream;
+use super::zonectl::ZoneControl;
+use crate::config::{Settings, TcpLimits, TlsSettings};
+
+/// Names the embedded default's self-signed certificate is good for.
+const SELF_SIGNED_NAMES: [&str; 3] = ["127.0.0.1", "::1", "localhost"];
+/// Indexes of the transports in [`super::metrics::ENCRYPTED`].
+const DOT: usize = 0;
+const DOH: usize = 1;
+const DOQ: usize = 2;
+
+/// The TLS state shared by the encrypted listeners and the reload path.
+pub struct Encrypted {
+    tls: Arc<ServerTls>,
+    doq: Mutex<Vec<DoqListener>>,
+}
+
+impl Encrypted {
+    /// Loads the certificate of `settings` (making the self-signed one if needed).
+    pub fn new(settings: &Settings) -> Result<Encrypted, String> {
+        let identity = identity(&settings.tls, &settings.data_dir)?;
+        let tls =
+            ServerTls::new(&identity, settings.tls.min_version).map_err(|e| format!("TLS: {e}"))?;
+        Ok(Encrypted {
+            tls: Arc::new(tls),
+            doq: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Re-reads the certificate and key; on error the current ones stay.
+    pub fn reload(&self, settings: &Settings) -> Result<(), String> {
+        let identity = identity(&settings.tls, &settings.data_dir)?;
+        self.tls
+            .replace(&identity, settings.tls.min_version)
+            .map_err(|e| e.to_string())?;
+        for listener in self
+            .doq
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            listener.set_crypto(self.tls.doq());
+        }
+        Ok(())
+    }
+
+    /// Binds every encrypted listener of `settings` and starts serving. Binding errors
+    /// are fatal start-up problems.
+    pub async fn start(
+        self: &Arc<Self>,
+        settings: &Settings,
+        answerer: &SharedAnswerer,
+        control: &Arc<ZoneControl>,
+        metrics: &Metrics,
+    ) -> Result<(), String> {
+        let t = &settings.tls;
+        let mut dot = Vec::new();
+        for addr in &t.dot {
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on DoT {addr}: {e}"))?;
+            dot.push(l);
+        }
+        let mut doh = Vec::new();
+        for addr in &t.doh {
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on DoH {addr}: {e}"))?;
+            doh.push(l);
+        }
+        let doq_limits = DoqLimits {
+            max_connections: t.max_connections,
+            idle_timeout: t.idle_timeout,
+            handshake_timeout: t.handshake_timeout,
+            max_streams: t.max_streams,
+            stream_timeout: t.idle_timeout,
+        };
+        let mut doq = Vec::new();
+        for addr in &t.doq {
+            let l = DoqListener::bind(*addr, self.tls.doq(), doq_limits)
+                .map_err(|e| format!("cannot listen on DoQ {addr}: {e}"))?;
+            doq.push(l);
+        }
+
+        let (counters, stats) = metrics.encrypted(DOT);
+        let padded: SharedAnswerer = Arc::new(ArcSwap::from_pointee(Arc::new(Padded(Arc::clone(
+            answerer,
+        )))
+            as Arc<dyn Answerer>));
+        let limits = TcpLimits {
+            idle_timeout: t.idle_timeout,
+            max_connections: t.max_connections,
+            max_message_size: settings.tcp.max_message_size,
+        };
+        for (listener, addr) in dot.into_iter().zip(&t.dot) {
+            tokio::spawn(serve_dot(
+                listener,
+                Arc::clone(&self.tls),
+                Arc::clone(&padded),
+                Arc::clone(control),
+                DotLimits {
+                    stream: limits,
+                    handshake: t.handshake_timeout,
+                },
+                Arc::clone(&counters),
+                Arc::clone(&stats),
+            ));
+            tracing::info!(%addr, "DNS over TLS");
+        }
+        let (counters, stats) = metrics.encrypted(DOH);
+        let service = Arc::new(DohService {
+            tls: Arc::clone(&self.tls),
+            respond: Arc::new(Answering {
+                answerer: Arc::clone(answerer),
+                counters,
+            }),
+            path: t.doh_path.clone(),
+            limits: DohLimits {
+                max_connections: t.max_connections,
+                idle_timeout: t.idle_timeout,
+                handshake_timeout: t.handshake_timeout,
+                max_streams: t.max_streams,
+            },
+            stats,
+        });
+        for (listener, addr) in doh.into_iter().zip(&t.doh) {
+            tokio::spawn(zdns_transport::doh::serve(listener, Arc::clone(&service)));
+            tracing::info!(url = %format!("https://{addr}{}", t.doh_path), "DNS over HTTPS");
+        }
+        let (counters, stats) = metrics.encrypted(DOQ);
+        let respond: Arc<dyn Respond> = Arc::new(Answering {
+            answerer: Arc::clone(answerer),
+            counters,
+        });
+        let mut running = self.doq.lock().unwrap_or_else(PoisonError::into_inner);
+        for (listener, addr) in doq.into_iter().zip(&t.doq) {
+            running.push(listener.clone());
+            tokio::spawn(listener.serve(Arc::clone(&respond), Arc::clone(&stats)));
+            tracing::info!(%addr, "DNS over QUIC");
+        }
+        Ok(())
+    }
+}
+
+/// The certificate and key of `[tls]`, or the self-signed pair under `<data dir>/tls/`.
+/// The SPKI pin is logged so clients can verify the server.
+fn identity(settings: &TlsSettings, data_dir: &Path) -> Result<Identity, String> {
+    let (cert, key) = match &settings.identity {
+        Some(files) => files.clone(),
+        None => {
+            let made = tls::ensure_self_signed(&data_dir.join("tls"), &SELF_SIGNED_NAMES)
+                .map_err(|e| format!("TLS: {e}"))?;
+            if made.created {
+                tracing::info!(cert = %made.cert.display(), "made a self-signed TLS certificate");
+            }
+            (made.cert, made.key)
+        }
+    };
+    let identity = Identity::from_pem_files(&cert, &key).map_err(|e| format!("TLS: {e}"))?;
+    let pin = identity.pin().map_err(|e| format!("TLS: {e}"))?;
+    tracing::info!(cert = %cert.display(), spki_pin = %pin, "TLS certificate (kdig +tls-pin={pin})");
+    Ok(identity)
+}
+
+/// The node's answerer with RFC 8467 padding of the responses, for DoT.
+struct Padded(SharedAnswerer);
+
+impl Answerer for Padded {
+    fn answer(&self, query: &[u8], ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome {
+        let outcome = self.0.load().answer(query, ctx, out);
+        if outcome == Outcome::Reply {
+            zdns_transport::padding::pad_response(query, out);
+        }
+        outcome
+    }
+}
+
+/// The node's answerer as the transport loops call it, counting queries.
+struct Answering {
+    answerer: SharedAnswerer,
+    counters: Arc<Counters>,
+}
+
+impl Respond for Answering {
+    fn respond(&self, query: &[u8], ctx: &QueryContext) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let outcome = self.answerer.load().answer(query, ctx, &mut out);
+        self.counters.record(query, outcome, &out);
+        (outcome == Outcome::Reply).then_some(out)
+    }
+}
+
+/// Limits of a DoT listener.
+#[derive(Clone, Copy)]
+struct DotLimits {
+    stream: TcpLimits,
+    handshake: std::time::Duration,
+}
+
+/// Accepts DoT connections: the TLS handshake (bounded), then the TCP stream loop.
+async fn serve_dot(
+    listener: TcpListener,
+    tls: Arc<ServerTls>,
+    answerer: SharedAnswerer,
+    control: Arc<ZoneControl>,
+    limits: DotLimits,
+    counters: Arc<Counters>,
+    stats: Arc<ListenerStats>,
+) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "DoT accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(slot) = stats.admit(limits.stream.max_connections) else {
+            tracing::debug!(%peer, "DoT connection refused: connection limit reached");
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let (tls, answerer, control, counters, stats) = (
+            tls.dot(),
+            Arc::clone(&answerer),
+            Arc::clone(&control),
+            Arc::clone(&counters),
+            Arc::clone(&stats),
+        );
+        tokio::spawn(async move {
+            match tls::accept(tls, tcp, limits.handshake).await {
+                Ok(stream) => {
+                    serve_stream(stream, peer, &answerer, &control, limits.stream, &counters).await;
+                }
+                Err(e) => {
+                    stats.handshake_failed();
+                    tracing::debug!(%peer, error = %e, "DoT TLS handshake failed");
+                }
+            }
+            drop(slot);
+        });
+    }
+}

@@ -1,0 +1,378 @@
+//! DNS over HTTPS (RFC 8484): GET with `?dns=` (base64url without padding) and POST
+//! with an `application/dns-message` body, over HTTP/2 (ALPN `h2`, RFC 8484 §5.2) or
+//! HTTP/1.1 on TLS.
+//!
+//! The request and response rules are plain functions ([`query_from_get`],
+//! [`query_from_post`], [`freshness`]); [`serve`] is the tokio/hyper loop around them.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use lib_dns::{Rcode, Rtype};
+use tokio::net::TcpListener;
+use zdns_auth::{QueryContext, Transport};
+
+use crate::h2_records::ResponseRecords;
+use crate::stats::ListenerStats;
+use crate::timed_io::TimedIo;
+use crate::tls::{self, ServerTls};
+use crate::walk::{Section, records};
+use crate::{Respond, padding, unix_now};
+
+/// The media type of DNS messages over HTTP (RFC 8484 §6).
+pub const DNS_MESSAGE: &str = "application/dns-message";
+/// The URI path of the embedded default (RFC 8484 §3 leaves it to the server).
+pub const DEFAULT_PATH: &str = "/dns-query";
+/// The largest DNS message (RFC 8484 §6: the body is one message).
+pub const MAX_MESSAGE: usize = 65535;
+/// The smallest: a header.
+const MIN_MESSAGE: usize = 12;
+
+/// Why a request gets no DNS answer: the HTTP status and a short reason for the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejection {
+    /// The status.
+    pub status: StatusCode,
+    /// Why, in a few words.
+    pub reason: &'static str,
+}
+
+const fn reject(status: StatusCode, reason: &'static str) -> Rejection {
+    Rejection { status, reason }
+}
+
+/// The query of a GET request from its query string (RFC 8484 §4.1: `dns` holds the
+/// message in base64url without padding, RFC 4648 §5).
+pub fn query_from_get(query_string: Option<&str>) -> Result<Vec<u8>, Rejection> {
+    let value = query_string
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("dns="))
+        .ok_or(reject(StatusCode::BAD_REQUEST, "missing dns parameter"))?;
+    // Four base64 characters carry three bytes: refuse before decoding.
+    if value.len() > MAX_MESSAGE.div_ceil(3) * 4 {
+        return Err(reject(StatusCode::URI_TOO_LONG, "dns parameter too long"));
+    }
+    let query = URL_SAFE_NO_PAD
+        .decode(value)
+        .map_err(|_| reject(StatusCode::BAD_REQUEST, "dns parameter is not base64url"))?;
+    check_size(query)
+}
+
+/// The query of a POST request (RFC 8484 §4.1) from its Content-Type and body.
+pub fn query_from_post(content_type: Option<&[u8]>, body: Bytes) -> Result<Vec<u8>, Rejection> {
+    let media = content_type
+        .and_then(|v| v.split(|&b| b == b';').next())
+        .map(<[u8]>::trim_ascii);
+    if !media.is_some_and(|m| m.eq_ignore_ascii_case(DNS_MESSAGE.as_bytes())) {
+        return Err(reject(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/dns-message",
+        ));
+    }
+    check_size(body.to_vec())
+}
+
+fn check_size(query: Vec<u8>) -> Result<Vec<u8>, Rejection> {
+    if query.len() > MAX_MESSAGE {
+        return Err(reject(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "DNS message too long",
+        ));
+    }
+    if query.len() < MIN_MESSAGE {
+        return Err(reject(StatusCode::BAD_REQUEST, "DNS message too short"));
+    }
+    Ok(query)
+}
+
+/// The freshness lifetime of a response for `Cache-Control: max-age` (RFC 8484 §5.1):
+/// the smallest TTL of the answer section; for a negative answer the SOA's TTL capped
+/// by its MINIMUM field (RFC 2308 §5); for a referral the smallest authority TTL.
+/// `None` for responses with no such records (errors): they are sent with max-age=0.
+pub fn freshness(response: &[u8]) -> Option<u32> {
+    let (header, places) = records(response).ok()?;
+    if !matches!(
+        Rcode(u16::from(header.rcode_low)),
+        Rcode::NOERROR | Rcode::NXDOMAIN
+    ) {
+        return None;
+    }
+    let answers = places.iter().filter(|p| p.section == Section::Answer);
+    if let Some(min) = answers.map(|p| p.ttl).min() {
+        return Some(min);
+    }
+    let authority = places.iter().filter(|p| p.section == Section::Authority);
+    if let Some(soa) = authority.clone().find(|p| p.rtype == Rtype::SOA.0) {
+        let data = response.get(soa.rdata.clone())?;
+        let minimum = data.get(data.len().checked_sub(4)?..)?;
+        let minimum = u32::from_be_bytes(minimum.try_into().ok()?);
+        return Some(soa.ttl.min(minimum));
+    }
+    authority.map(|p| p.ttl).min()
+}
+
+/// Limits of a DoH listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DohLimits {
+    /// Connections beyond this many are closed at once.
+    pub max_connections: usize,
+    /// A read or write waiting longer than this closes the connection.
+    pub idle_timeout: Duration,
+    /// A TLS handshake taking longer than this closes the connection.
+    pub handshake_timeout: Duration,
+    /// Concurrent HTTP/2 streams per connection.
+    pub max_streams: u32,
+}
+
+/// What a DoH listener needs.
+pub struct DohService {
+    /// The server TLS (its DoH configuration is used, re-read per connection).
+    pub tls: Arc<ServerTls>,
+    /// Answers queries.
+    pub respond: Arc<dyn Respond>,
+    /// The URI path that takes queries, such as [`DEFAULT_PATH`].
+    pub path: String,
+    /// Limits.
+    pub limits: DohLimits,
+    /// Counters.
+    pub stats: Arc<ListenerStats>,
+}
+
+/// Accepts DoH connections on `listener` for as long as the node runs.
+pub async fn serve(listener: TcpListener, service: Arc<DohService>) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "DoH accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(slot) = service.stats.admit(service.limits.max_connections) else {
+            tracing::debug!(%peer, "DoH connection refused: connection limit reached");
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = Arc::clone(&service);
+        tokio::spawn(async move {
+            let limits = service.limits;
+            let stream = match tls::accept(service.tls.doh(), tcp, limits.handshake_timeout).await {
+                Ok(s) => s,
+                Err(e) => {
+                    service.stats.handshake_failed();
+                    tracing::debug!(%peer, error = %e, "DoH TLS handshake failed");
+                    return;
+                }
+            };
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(tls::ALPN_H2);
+            let timed = TimedIo::new(stream, limits.idle_timeout);
+            let io = TokioIo::new(ResponseRecords::new(timed, h2));
+            let handler = Arc::clone(&service);
+            let svc = service_fn(move |request| {
+                let handler = Arc::clone(&handler);
+                async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
+            });
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.idle_timeout);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(limits.max_streams);
+            if let Err(e) = builder.serve_connection(io, svc).await {
+                tracing::debug!(%peer, error = %e, "DoH connection ended");
+            }
+            drop(slot);
+        });
+    }
+}
+
+impl DohService {
+    /// Answers one HTTP request.
+    async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+        match self.query(request).await {
+            Ok(query) => self.answer(&query, peer),
+            Err(rejection) => rejected(rejection),
+        }
+    }
+
+    async fn query(&self, request: Request<Incoming>) -> Result<Vec<u8>, Rejection> {
+        if request.uri().path() != self.path {
+            return Err(reject(StatusCode::NOT_FOUND, "not found"));
+        }
+        match *request.method() {
+            Method::GET => query_from_get(request.uri().query()),
+            Method::POST => {
+                let content_type = request
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .map(|v| v.as_bytes().to_vec());
+                let body = Limited::new(request.into_body(), MAX_MESSAGE)
+                    .collect()
+                    .await
+                    .map_err(|_| reject(StatusCode::PAYLOAD_TOO_LARGE, "body too long"))?
+                    .to_bytes();
+                query_from_post(content_type.as_deref(), body)
+            }
+            _ => Err(reject(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "only GET and POST are served",
+            )),
+        }
+    }
+
+    fn answer(&self, query: &[u8], peer: SocketAddr) -> Response<Full<Bytes>> {
+        let ctx = QueryContext {
+            client: peer,
+            transport: Transport::Stream,
+            now: unix_now(),
+        };
+        let Some(mut answer) = self.respond.respond(query, &ctx) else {
+            return rejected(reject(StatusCode::BAD_REQUEST, "not a DNS query"));
+        };
+        padding::pad_response(query, &mut answer);
+        let max_age = freshness(&answer).unwrap_or(0);
+        let mut response = Response::new(Full::new(Bytes::from(answer)));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(DNS_MESSAGE));
+        if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}")) {
+            headers.insert(CACHE_CONTROL, v);
+        }
+        response
+    }
+}
+
+fn rejected(rejection: Rejection) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(format!("{}\n", rejection.reason))));
+    *response.status_mut() = rejection.status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    if rejection.status == StatusCode::METHOD_NOT_ALLOWED {
+        headers.insert(ALLOW, HeaderValue::from_static("GET, POST"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lib_dns::{Message, Name};
+
+    fn wire() -> Vec<u8> {
+        Message::query(0, Name::parse("example.").unwrap(), Rtype::A)
+            .to_wire(512)
+            .unwrap()
+    }
+
+    #[test]
+    fn get_takes_base64url_without_padding() {
+        let q = wire();
+        let encoded = URL_SAFE_NO_PAD.encode(&q);
+        assert_eq!(
+            query_from_get(Some(&format!("dns={encoded}"))),
+            Ok(q.clone())
+        );
+        assert_eq!(
+            query_from_get(Some(&format!("ct=x&dns={encoded}&z=1"))),
+            Ok(q)
+        );
+        // RFC 8484 §6: the example query, "www.example.com" A with ID 0.
+        let example =
+            query_from_get(Some("dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB")).unwrap();
+        let m = Message::parse(&example).unwrap();
+        assert_eq!(
+            m.questions[0].qname,
+            Name::parse("www.example.com.").unwrap()
+        );
+        for (qs, status) in [
+            (None, StatusCode::BAD_REQUEST),
+            (Some("name=example"), StatusCode::BAD_REQUEST),
+            (Some("dns=%%%"), StatusCode::BAD_REQUEST),
+            (Some("dns=AAAA"), StatusCode::BAD_REQUEST),
+        ] {
+            assert_eq!(query_from_get(qs).unwrap_err().status, status, "{qs:?}");
+        }
+        let long = format!("dns={}", "A".repeat(100_000));
+        assert_eq!(
+            query_from_get(Some(&long)).unwrap_err().status,
+            StatusCode::URI_TOO_LONG
+        );
+    }
+
+    #[test]
+    fn post_needs_the_media_type_and_a_sane_size() {
+        let q = Bytes::from(wire());
+        assert!(query_from_post(Some(b"application/dns-message"), q.clone()).is_ok());
+        assert!(query_from_post(Some(b"Application/DNS-Message; x=y"), q.clone()).is_ok());
+        for ct in [
+            None,
+            Some(&b"text/plain"[..]),
+            Some(b"application/dns-json"),
+        ] {
+            assert_eq!(
+                query_from_post(ct, q.clone()).unwrap_err().status,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            );
+        }
+        let big = Bytes::from(vec![0u8; MAX_MESSAGE + 1]);
+        assert_eq!(
+            query_from_post(Some(b"application/dns-message"), big)
+                .unwrap_err()
+                .status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn freshness_is_the_smallest_ttl_or_the_negative_ttl() {
+        use lib_dns::Record;
+        use lib_dns::rdata::{A, Soa};
+        let name = Name::parse("example.").unwrap();
+        let a = |ttl, last| {
+            Record::new(
+                name.clone(),
+                ttl,
+                A(std::net::Ipv4Addr::new(192, 0, 2, last)),
+            )
+        };
+        let query = Message::query(0, name.clone(), Rtype::A);
+        let mut r = Message::response_to(&query);
+        r.answers = vec![a(300, 1), a(60, 2)];
+        assert_eq!(freshness(&r.to_wire(65535).unwrap()), Some(60));
+        let soa = Record::new(
+            name.clone(),
+            3600,
+            Soa {
+                mname: name.clone(),
+                rname: name.clone(),
+                serial: 1,
+                refresh: 2,
+                retry: 3,
+                expire: 4,
+                minimum: 120,
+            },
+        );
+        r.answers.clear();
+        r.authority = vec![soa];
+        r.rcode = Rcode::NXDOMAIN;
+        assert_eq!(freshness(&r.to_wire(65535).unwrap()), Some(120));
+        r.rcode = Rcode::SERVFAIL;
+        assert_eq!(freshness(&r.to_wire(65535).unwrap()), None);
+        assert_eq!(freshness(b"junk"), None);
+    }
+}

@@ -1,0 +1,352 @@
+//! The DoH and DoQ server loops against this crate's client and against raw hostile
+//! peers, in one process on loopback.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use lib_dns::message::{Edns, EdnsOption};
+use lib_dns::rdata::A;
+use lib_dns::{Message, Name, Record, Rtype};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use zdns_auth::QueryContext;
+use zdns_transport::client::{Client, ClientError, Protocol, Upstream};
+use zdns_transport::doh::{DohLimits, DohService};
+use zdns_transport::doq::{self, DoqLimits, DoqListener};
+use zdns_transport::stats::ListenerStats;
+use zdns_transport::tls::{self, Identity, MinVersion, ServerTls, Verify};
+
+/// Answers every query with one A record, TTL 300.
+fn answer(query: &[u8], _ctx: &QueryContext) -> Option<Vec<u8>> {
+    let q = Message::parse(query).ok()?;
+    let mut r = Message::response_to(&q);
+    let name = q.questions.first()?.qname.clone();
+    r.answers.push(Record::new(
+        name,
+        300,
+        A(std::net::Ipv4Addr::new(192, 0, 2, 1)),
+    ));
+    r.edns = q.edns.as_ref().map(|_| Edns::default());
+    r.to_wire(65535).ok()
+}
+
+struct Servers {
+    _dir: tempfile::TempDir,
+    pin: String,
+    doh: SocketAddr,
+    doq: SocketAddr,
+    doh_stats: Arc<ListenerStats>,
+    doq_stats: Arc<ListenerStats>,
+}
+
+async fn start(limits_ms: u64) -> Servers {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tls::ensure_self_signed(dir.path(), &["127.0.0.1"]).unwrap();
+    let id = Identity::from_pem_files(&files.cert, &files.key).unwrap();
+    let pin = id.pin().unwrap();
+    let server_tls = Arc::new(ServerTls::new(&id, MinVersion::Tls13).unwrap());
+    let respond: Arc<dyn zdns_transport::Respond> = Arc::new(answer);
+    let limit = Duration::from_millis(limits_ms);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let doh = listener.local_addr().unwrap();
+    let doh_stats = Arc::new(ListenerStats::default());
+    tokio::spawn(zdns_transport::doh::serve(
+        listener,
+        Arc::new(DohService {
+            tls: Arc::clone(&server_tls),
+            respond: Arc::clone(&respond),
+            path: "/dns-query".to_owned(),
+            limits: DohLimits {
+                max_connections: 4,
+                idle_timeout: limit,
+                handshake_timeout: limit,
+                max_streams: 16,
+            },
+            stats: Arc::clone(&doh_stats),
+        }),
+    ));
+    let doq_limits = DoqLimits {
+        max_connections: 4,
+        idle_timeout: limit,
+        handshake_timeout: limit,
+        max_streams: 16,
+        stream_timeout: limit,
+    };
+    let listener =
+        DoqListener::bind("127.0.0.1:0".parse().unwrap(), server_tls.doq(), doq_limits).unwrap();
+    let doq = listener.local_addr().unwrap();
+    let doq_stats = Arc::new(ListenerStats::default());
+    tokio::spawn(listener.serve(respond, Arc::clone(&doq_stats)));
+    Servers {
+        _dir: dir,
+        pin,
+        doh,
+        doq,
+        doh_stats,
+        doq_stats,
+    }
+}
+
+fn upstream(addr: SocketAddr, protocol: Protocol, verify: Verify) -> Upstream {
+    Upstream {
+        addr,
+        server_name: "127.0.0.1".to_owned(),
+        protocol,
+        verify,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn query(id: u16, name: &str, padded: bool) -> Vec<u8> {
+    let mut q = Message::query(id, Name::parse(name).unwrap(), Rtype::A);
+    let mut edns = Edns::default();
+    if padded {
+        edns.options.push(EdnsOption::padding(0));
+    }
+    q.edns = Some(edns);
+    q.to_wire(65535).unwrap()
+}
+
+#[tokio::test]
+async fn doh_and_doq_answer_over_one_connection_each_and_pad_on_request() {
+    let s = start(5000).await;
+    let https = Protocol::Https {
+        path: "/dns-query".to_owned(),
+    };
+    for (addr, protocol) in [(s.doh, https), (s.doq, Protocol::Quic)] {
+        let mut client = Client::new(upstream(
+            addr,
+            protocol.clone(),
+            Verify::pin(&s.pin).unwrap(),
+        ))
+        .unwrap();
+        for (i, name) in ["a.example.", "b.example.", "c.example."]
+            .iter()
+            .enumerate()
+        {
+            let id = 1000 + u16::try_from(i).unwrap();
+            let answer = client.query(&query(id, name, i == 2)).await.unwrap();
+            let m = Message::parse(&answer).unwrap();
+            assert_eq!(m.id, id, "{protocol:?}: the caller's ID comes back");
+            assert_eq!(m.answers.len(), 1);
+            assert_eq!(m.questions[0].qname, Name::parse(name).unwrap());
+            if i == 2 {
+                assert_eq!(answer.len() % 468, 0, "{protocol:?}: padded to the block");
+            } else {
+                assert!(answer.len() < 468);
+            }
+        }
+        assert_eq!(
+            client.connections_opened(),
+            1,
+            "{protocol:?} reuses its connection"
+        );
+    }
+    assert_eq!(s.doh_stats.accepted.load(Ordering::Relaxed), 1);
+    assert_eq!(s.doq_stats.accepted.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_pin_or_an_unknown_ca_is_refused() {
+    let s = start(5000).await;
+    let wrong = Verify::Pin(vec![[7u8; 32]]);
+    for (addr, protocol) in [
+        (
+            s.doh,
+            Protocol::Https {
+                path: "/dns-query".to_owned(),
+            },
+        ),
+        (s.doq, Protocol::Quic),
+    ] {
+        let mut client = Client::new(upstream(addr, protocol, wrong.clone())).unwrap();
+        let err = client
+            .query(&query(1, "a.example.", false))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::Io(_)), "{err}");
+    }
+    let other = tempfile::tempdir().unwrap();
+    let files = tls::ensure_self_signed(other.path(), &["127.0.0.1"]).unwrap();
+    let ca = Verify::ca_file(&files.cert).unwrap();
+    let mut client = Client::new(upstream(s.doq, Protocol::Quic, ca)).unwrap();
+    assert!(client.query(&query(1, "a.example.", false)).await.is_err());
+    // Opportunistic (RFC 8310 §5): encrypted, not authenticated, works.
+    let mut client = Client::new(upstream(s.doq, Protocol::Quic, Verify::Opportunistic)).unwrap();
+    assert!(client.query(&query(1, "a.example.", false)).await.is_ok());
+}
+
+#[tokio::test]
+async fn doh_rejects_bad_requests_with_http_errors() {
+    let s = start(5000).await;
+    let config = tls::client_config(
+        &Verify::Pin(vec![tls::parse_pin(&s.pin).unwrap()]),
+        &[b"http/1.1"],
+    )
+    .unwrap();
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let requests: [(&str, &str); 5] = [
+        ("GET /dns-query?dns=%%% HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
+        ("GET /dns-query HTTP/1.1\r\nHost: x\r\n\r\n", "400"),
+        (
+            "POST /dns-query HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\n012345678901",
+            "415",
+        ),
+        (
+            "POST /dns-query HTTP/1.1\r\nHost: x\r\nContent-Type: application/dns-message\r\nContent-Length: 70000\r\n\r\n",
+            "413",
+        ),
+        (
+            "GET /other?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB HTTP/1.1\r\nHost: x\r\n\r\n",
+            "404",
+        ),
+    ];
+    for (request, status) in requests {
+        let tcp = TcpStream::connect(s.doh).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let mut stream = connector.connect(name, tcp).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        if status == "413" {
+            stream.write_all(&vec![0u8; 70000]).await.ok();
+        }
+        let mut buf = vec![0u8; 512];
+        let n = stream.read(&mut buf).await.unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]);
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status}")),
+            "{request}: {head}"
+        );
+    }
+    // GET with the RFC 8484 §6 example works and carries max-age = the answer's TTL.
+    let tcp = TcpStream::connect(s.doh).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut stream = connector.connect(name, tcp).await.unwrap();
+    stream
+        .write_all(b"GET /dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("cache-control: max-age=300"), "{head}");
+    assert!(
+        head.contains("content-type: application/dns-message"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn half_open_tls_and_idle_connections_are_closed_and_the_limit_holds() {
+    let s = start(300).await;
+    // Four connections that never start TLS take every place; a fifth is refused.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(s.doh).await.unwrap());
+    }
+    let mut fifth = TcpStream::connect(s.doh).await.unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(2), fifth.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap_or(0),
+        0
+    );
+    // The half-open ones are closed after the handshake timeout.
+    for mut c in idle {
+        let n = tokio::time::timeout(Duration::from_secs(3), c.read(&mut buf))
+            .await
+            .expect("closed by the server")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    }
+    assert!(s.doh_stats.handshake_failures.load(Ordering::Relaxed) >= 4);
+    assert!(s.doh_stats.refused.load(Ordering::Relaxed) >= 1);
+    // A connection that finished TLS and then goes silent is closed too.
+    let mut client = Client::new(upstream(
+        s.doh,
+        Protocol::Https {
+            path: "/dns-query".to_owned(),
+        },
+        Verify::Opportunistic,
+    ))
+    .unwrap();
+    client.query(&query(1, "a.example.", false)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(s.doh_stats.open.load(Ordering::Relaxed), 0);
+}
+
+/// A raw quinn client connection to the DoQ server.
+async fn raw_doq(addr: SocketAddr) -> (quinn::Endpoint, quinn::Connection) {
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(quinn::ClientConfig::new(
+        tls::quic_client_crypto(&Verify::Opportunistic).unwrap(),
+    ));
+    let conn = endpoint.connect(addr, "127.0.0.1").unwrap().await.unwrap();
+    (endpoint, conn)
+}
+
+#[tokio::test]
+async fn doq_protocol_errors_close_the_connection_and_unfinished_streams_are_cancelled() {
+    let s = start(400).await;
+    // A nonzero message ID: DOQ_PROTOCOL_ERROR on the connection.
+    let (_e, conn) = raw_doq(s.doq).await;
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    let q = query(77, "a.example.", false);
+    let mut framed = u16::try_from(q.len()).unwrap().to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    send.write_all(&framed).await.unwrap();
+    send.finish().unwrap();
+    let _ = recv.read_to_end(70000).await;
+    match conn.closed().await {
+        quinn::ConnectionError::ApplicationClosed(close) => {
+            assert_eq!(
+                close.error_code,
+                quinn::VarInt::from_u32(doq::DOQ_PROTOCOL_ERROR)
+            );
+        }
+        other => panic!("expected DOQ_PROTOCOL_ERROR, got {other}"),
+    }
+    // An oversized length prefix (more bytes promised than sent): protocol error too.
+    let (_e, conn) = raw_doq(s.doq).await;
+    let (mut send, _recv) = conn.open_bi().await.unwrap();
+    send.write_all(&[0xff, 0xff, 0, 0, 1, 0]).await.unwrap();
+    send.finish().unwrap();
+    assert!(matches!(
+        conn.closed().await,
+        quinn::ConnectionError::ApplicationClosed(c) if c.error_code == quinn::VarInt::from_u32(doq::DOQ_PROTOCOL_ERROR)
+    ));
+    // A stream opened and never finished is cancelled with DOQ_REQUEST_CANCELLED, and
+    // the connection still answers other streams.
+    let (_e, conn) = raw_doq(s.doq).await;
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    send.write_all(&framed[..5]).await.unwrap();
+    let err = recv.read_to_end(70000).await.unwrap_err();
+    assert!(
+        matches!(err, quinn::ReadToEndError::Read(quinn::ReadError::Reset(code)) if code == quinn::VarInt::from_u32(doq::DOQ_REQUEST_CANCELLED)),
+        "{err}"
+    );
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    let q = query(0, "b.example.", false);
+    let mut ok = u16::try_from(q.len()).unwrap().to_be_bytes().to_vec();
+    ok.extend_from_slice(&q);
+    send.write_all(&ok).await.unwrap();
+    send.finish().unwrap();
+    let bytes = recv.read_to_end(70000).await.unwrap();
+    assert!(Message::parse(&bytes[2..]).is_ok());
+    // Idle connections are closed by the QUIC idle timeout; the count comes back to 0.
+    drop(conn);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(s.doq_stats.open.load(Ordering::Relaxed), 0);
+}
