@@ -1,0 +1,28 @@
+//! zdns-resolver: the resolver core of zdns.
+//!
+//! Sans-I/O like the rest of the workspace: every function takes the current time as
+//! seconds since the Unix epoch (`now: u64`) and returns values; sockets, clocks and
+//! tasks live in the node.
+//!
+//! - [`cache`]: the in-memory (L1) cache. Positive RRsets in a sharded, size-bounded
+//!   CLOCK cache with TTLs counted down on the way out, prefetch signals for popular
+//!   names near expiry and serve-stale (RFC 8767, seed 003 §11.3); a separate negative
+//!   cache with the mesh rules of seed 003 §12 (TTL formula, 60 s cap, 1,000 entries with
+//!   LRU eviction, flushes on topology change or zone update hint, and "absence never
+//!   overwrites presence").
+//! - [`conflict`]: the deterministic rules that pick between answers from several
+//!   authoritative sources (seed 003 §11.1–§11.2).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod cache;
+pub mod conflict;
+
+pub use cache::{Cache, CacheConfig, CacheKey};
