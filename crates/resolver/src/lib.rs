@@ -12,6 +12,11 @@
 //!   overwrites presence").
 //! - [`conflict`]: the deterministic rules that pick between answers from several
 //!   authoritative sources (seed 003 §11.1–§11.2).
+//! - [`Resolver`] with [`Resolution`]: the answer from the cache alone (the hit path,
+//!   memory only), or iterative and forwarding resolution as a state machine the edge
+//!   drives with bytes, round-trip times and timeouts ([`iterate`]); responses are
+//!   checked by `classify` (bailiwick, glue, referral direction) before anything is
+//!   believed or cached.
 #![cfg_attr(
     not(test),
     deny(
@@ -22,7 +27,15 @@
     )
 )]
 
+pub mod answer;
 pub mod cache;
+mod classify;
 pub mod conflict;
+pub mod iterate;
+mod resolver;
+pub mod servers;
 
+pub use answer::Answer;
 pub use cache::{Cache, CacheConfig, CacheKey};
+pub use iterate::{Resolution, Step, Transmit, Transport};
+pub use resolver::{CacheHit, ForwardZone, Limits, Resolver, ResolverConfig};
