@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::node::recursor::settings::{ResolverFile, ResolverSettings};
+
 /// The bundled example zone served by `zdns serve` with no zone configured (seed 003 §5.3).
 pub const EMBEDDED_ZONE: &str = include_str!("../../../zones/sovereign.zone");
 /// The origin of [`EMBEDDED_ZONE`].
@@ -30,6 +32,7 @@ struct FileConfig {
     tcp: TcpFileConfig,
     #[serde(default)]
     zone: Vec<ZoneFileConfig>,
+    resolver: Option<ResolverFile>,
 }
 
 /// The `[tcp]` table.
@@ -103,6 +106,8 @@ pub struct Settings {
     pub tcp: TcpLimits,
     /// The zones to serve.
     pub zones: Vec<ZoneConfig>,
+    /// Recursion for names outside the zones.
+    pub resolver: ResolverSettings,
 }
 
 /// The command-line flags that override the file.
@@ -197,6 +202,7 @@ impl Overrides {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             tcp,
             zones,
+            resolver: ResolverSettings::from_file(file.resolver, self.config.is_none())?,
         })
     }
 }

@@ -178,6 +178,13 @@ impl Resolution {
         self.advance(r, now)
     }
 
+    /// Starts without looking in the cache first: a prefetch or forced refresh.
+    pub fn start_fresh(&mut self, r: &Resolver, now: u64) -> Step {
+        let frame = new_frame(r, Goal::Client, self.qname.clone(), self.qtype, now);
+        self.frames.push(frame);
+        self.advance(r, now)
+    }
+
     /// The outstanding query timed out.
     pub fn on_timeout(&mut self, r: &Resolver, now: u64) -> Step {
         if let Some(out) = self.outstanding.take() {

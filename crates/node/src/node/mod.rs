@@ -3,6 +3,7 @@
 pub mod answerer;
 mod http;
 pub mod metrics;
+pub mod recursor;
 mod tcp;
 mod udp;
 pub mod zones;
@@ -31,6 +32,8 @@ pub struct Node {
     zones: Mutex<ZoneSet>,
     answerer: SharedAnswerer,
     metrics: Arc<Metrics>,
+    /// Recursion for names outside the zones, when enabled; kept across reloads.
+    recursor: Option<Arc<recursor::Recursor>>,
 }
 
 impl Node {
@@ -73,8 +76,14 @@ impl Node {
 
     /// Builds the answerer for `zones` and makes every listener use it.
     fn install(&self, zones: &ZoneSet) {
-        self.answerer
-            .store(Arc::new(build_answerer(zones.to_zones())));
+        let zone_list = zones.to_zones();
+        let origins = zone_list.iter().map(|z| z.origin().clone()).collect();
+        let auth = build_answerer(zone_list);
+        let answerer = match &self.recursor {
+            Some(recursor) => recursor.wrap(auth, origins),
+            None => auth,
+        };
+        self.answerer.store(Arc::new(answerer));
         self.metrics.set_zones(
             zones
                 .iter()
@@ -103,6 +112,7 @@ fn same_listeners(a: &Settings, b: &Settings) -> bool {
         && a.threads == b.threads
         && a.tcp == b.tcp
         && a.data_dir == b.data_dir
+        && a.resolver == b.resolver
 }
 
 /// One line per problem, each zone's lines prefixed by its origin.
@@ -163,12 +173,17 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
     let workers = settings.listen.len() * settings.threads;
     let metrics = Arc::new(Metrics::new(workers));
     let answerer: SharedAnswerer = Arc::new(ArcSwap::from_pointee(build_answerer(Vec::new())));
+    let recursor = match settings.resolver.enabled {
+        true => Some(recursor::Recursor::new(&settings.resolver)?),
+        false => None,
+    };
     let node = Arc::new(Node {
         overrides,
         running: settings.clone(),
         zones: Mutex::new(ZoneSet::default()),
         answerer: Arc::clone(&answerer),
         metrics: Arc::clone(&metrics),
+        recursor: recursor.clone(),
     });
     node.install(&zones);
     *node.zones.lock().unwrap_or_else(PoisonError::into_inner) = zones;
@@ -178,6 +193,19 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
         let sockets = udp::bind(*addr, settings.threads)
             .map_err(|e| format!("cannot listen on UDP {addr}: {e}"))?;
         udp_sockets.push(sockets);
+    }
+    if let Some(recursor) = &recursor {
+        // Deferred recursive answers leave from the listeners' own addresses.
+        let replies = udp_sockets
+            .iter()
+            .filter_map(|s| s.first().and_then(|s| s.try_clone().ok()))
+            .collect();
+        recursor.set_udp_replies(replies);
+        tracing::info!(
+            root_hints = settings.resolver.root_hints.len(),
+            forward_zones = settings.resolver.forward.len(),
+            "recursion for names outside the zones"
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(settings.threads.clamp(1, 4))

@@ -1,0 +1,290 @@
+//! Recursive service beside the authoritative engine.
+//!
+//! [`Recursor::wrap`] puts a [`RecursiveAnswerer`] in front of the zones' answerer: a
+//! query with RD set, from an allowed client, for a name outside every zone the node
+//! serves, is answered by the resolver (`zdns-resolver`); everything else goes to the
+//! authoritative engine unchanged.
+//!
+//! - A cache hit is answered at once on the listener's own thread, from memory, with no
+//!   I/O and no waiting (seed 003 §15 invariant 6). A popular RRset near expiry starts
+//!   a background refresh that the answer does not wait for.
+//! - A miss over UDP is handed to the resolver's runtime, and the listener moves on; the
+//!   answer is sent later from the listener's own address (a clone of its socket).
+//! - A miss over TCP waits for the resolution on the connection's task (with tokio's
+//!   `block_in_place`, so other connections keep being served).
+//!
+//! Resolutions run on a small runtime of their own ([`runtime`]), so they never compete
+//! with the listeners for threads and the recursor can be built before the node's
+//! runtime exists.
+
+pub mod settings;
+pub mod upstream;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use lib_dns::{Class, Message, Name, Opcode, Rtype};
+use tokio::runtime::Runtime;
+use zdns_auth::{Answerer, Outcome, QueryContext, Transport};
+use zdns_resolver::answer::EDE_OTHER;
+use zdns_resolver::{Answer, Cache, CacheConfig, ForwardZone, Resolver, ResolverConfig};
+
+use settings::{Network, ResolverSettings};
+use upstream::{Upstream, drive, now};
+
+/// The longest a TCP client waits for a resolution (the machine's own limits end it
+/// sooner in practice).
+const TCP_RESOLVE_DEADLINE: Duration = Duration::from_secs(15);
+
+/// The largest UDP answer to a client that offers no EDNS (RFC 1035 §4.2.1).
+const PLAIN_UDP: usize = 512;
+
+/// The resolver's runtime: two threads, made on first use and kept for the life of the
+/// process (a static, so it is never dropped inside another runtime).
+pub fn runtime() -> Option<&'static Runtime> {
+    static RUNTIME: OnceLock<Option<Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("zdns-resolve")
+                .enable_all()
+                .build()
+                .map_err(|e| tracing::error!(error = %e, "cannot start the resolver runtime"))
+                .ok()
+        })
+        .as_ref()
+}
+
+/// The resolver as the node runs it: shared across reloads (the cache survives them).
+pub struct Recursor {
+    resolver: Arc<Resolver>,
+    upstream: Arc<dyn Upstream>,
+    allow: Vec<Network>,
+    /// Clones of the listeners' UDP sockets, to send deferred answers from.
+    udp_replies: OnceLock<Vec<UdpSocket>>,
+}
+
+impl Recursor {
+    /// A recursor over the real network.
+    pub fn new(settings: &ResolverSettings) -> Result<Arc<Recursor>, String> {
+        Recursor::with_upstream(settings, Arc::new(upstream::Network))
+    }
+
+    /// A recursor sending its queries through `upstream`.
+    pub fn with_upstream(
+        settings: &ResolverSettings,
+        upstream: Arc<dyn Upstream>,
+    ) -> Result<Arc<Recursor>, String> {
+        let forward_zones = settings
+            .forward
+            .iter()
+            .map(|f| {
+                let zone = Name::parse(&f.zone)
+                    .map_err(|e| format!("resolver.forward zone `{}`: {e}", f.zone))?;
+                Ok(ForwardZone {
+                    zone,
+                    upstreams: f.upstreams.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let config = ResolverConfig {
+            root_hints: settings.root_hints.clone(),
+            forward_zones,
+            upstream_port: settings.upstream_port,
+            qname_minimisation: settings.qname_minimisation,
+            ..ResolverConfig::default()
+        };
+        let cache = Cache::new(CacheConfig {
+            max_rrsets: settings.max_cache_rrsets,
+            max_stale_serve_time: settings.max_stale_serve_time,
+            ..CacheConfig::default()
+        });
+        Ok(Arc::new(Recursor {
+            resolver: Arc::new(Resolver::new(config, cache)),
+            upstream,
+            allow: settings.allow.clone(),
+            udp_replies: OnceLock::new(),
+        }))
+    }
+
+    /// Gives the recursor the sockets to send deferred UDP answers from: clones of the
+    /// listeners' sockets. Only the first call counts.
+    pub fn set_udp_replies(&self, sockets: Vec<UdpSocket>) {
+        if self.udp_replies.set(sockets).is_err() {
+            tracing::warn!("UDP reply sockets already set");
+        }
+    }
+
+    /// The answerer to install: recursion in front of `auth`, which serves `zones`.
+    pub fn wrap(self: &Arc<Self>, auth: Arc<dyn Answerer>, zones: Vec<Name>) -> Arc<dyn Answerer> {
+        Arc::new(RecursiveAnswerer {
+            auth,
+            zones,
+            recursor: Arc::clone(self),
+        })
+    }
+
+    /// The parsed query if it is one to answer recursively.
+    fn recursive_query(&self, query: &[u8], ctx: &QueryContext, zones: &[Name]) -> Option<Message> {
+        if !self.allow.iter().any(|n| n.contains(ctx.client.ip())) {
+            return None;
+        }
+        let msg = Message::parse(query).ok()?;
+        let q = msg.question()?;
+        let recursive = !msg.flags.qr
+            && msg.flags.rd
+            && msg.opcode == Opcode::QUERY
+            && msg.questions.len() == 1
+            && q.qclass == Class::IN
+            && !matches!(q.qtype, Rtype::AXFR | Rtype::IXFR)
+            && !zones.iter().any(|z| q.qname.is_subdomain_of(z));
+        recursive.then_some(msg)
+    }
+
+    fn answer(self: &Arc<Self>, msg: Message, ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome {
+        let Some(question) = msg.question().cloned() else {
+            return Outcome::Drop;
+        };
+        if let Some(hit) = self
+            .resolver
+            .from_cache(&question.qname, question.qtype, now())
+        {
+            if hit.prefetch {
+                self.spawn_refresh(question.qname.clone(), question.qtype);
+            }
+            return write(&hit.answer, &msg, ctx.transport, out);
+        }
+        let Some(runtime) = runtime() else {
+            let answer = Answer::servfail(EDE_OTHER, "resolver not running");
+            return write(&answer, &msg, ctx.transport, out);
+        };
+        match ctx.transport {
+            Transport::Udp => {
+                let recursor = Arc::clone(self);
+                let client = ctx.client;
+                runtime.spawn(async move {
+                    let answer = recursor
+                        .resolve(&question.qname, question.qtype, false)
+                        .await;
+                    recursor.send_udp(&answer, &msg, client);
+                });
+                Outcome::Drop
+            }
+            Transport::Stream => {
+                let recursor = Arc::clone(self);
+                let (tx, rx) = std::sync::mpsc::channel();
+                runtime.spawn(async move {
+                    let answer = recursor
+                        .resolve(&question.qname, question.qtype, false)
+                        .await;
+                    // The receiver may have given up; nothing to do then.
+                    let _ = tx.send(answer);
+                });
+                let answer = wait_blocking(|| rx.recv_timeout(TCP_RESOLVE_DEADLINE).ok())
+                    .unwrap_or_else(|| Answer::servfail(EDE_OTHER, "resolution took too long"));
+                write(&answer, &msg, ctx.transport, out)
+            }
+        }
+    }
+
+    /// Resolves over the network.
+    pub async fn resolve(&self, qname: &Name, qtype: Rtype, refresh: bool) -> Answer {
+        drive(
+            &self.resolver,
+            &*self.upstream,
+            qname.clone(),
+            qtype,
+            refresh,
+        )
+        .await
+    }
+
+    fn spawn_refresh(self: &Arc<Self>, qname: Name, qtype: Rtype) {
+        let Some(runtime) = runtime() else {
+            return;
+        };
+        let recursor = Arc::clone(self);
+        runtime.spawn(async move {
+            tracing::debug!(%qname, %qtype, "prefetch");
+            recursor.resolve(&qname, qtype, true).await;
+        });
+    }
+
+    fn send_udp(&self, answer: &Answer, query: &Message, client: SocketAddr) {
+        let mut out = Vec::new();
+        if write(answer, query, Transport::Udp, &mut out) == Outcome::Drop {
+            return;
+        }
+        let socket = self
+            .udp_replies
+            .get()
+            .and_then(|s| s.iter().find(|s| same_family(s, client)));
+        let Some(socket) = socket else {
+            tracing::warn!(%client, "no UDP socket to answer from");
+            return;
+        };
+        if let Err(e) = socket.send_to(&out, client) {
+            tracing::debug!(%client, error = %e, "deferred UDP answer not sent");
+        }
+    }
+}
+
+fn same_family(socket: &UdpSocket, client: SocketAddr) -> bool {
+    socket
+        .local_addr()
+        .is_ok_and(|local| local.is_ipv4() == client.is_ipv4())
+}
+
+/// Blocks the current thread on `f`, telling tokio first when it is one of its workers.
+fn wait_blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// Writes the response to `query` into `out`, truncated to what the client can take.
+fn write(answer: &Answer, query: &Message, transport: Transport, out: &mut Vec<u8>) -> Outcome {
+    let limit = match transport {
+        Transport::Stream => usize::from(u16::MAX),
+        Transport::Udp => query.edns.as_ref().map_or(PLAIN_UDP, |e| {
+            usize::from(e.udp_payload_size.clamp(512, zdns_auth::DEFAULT_UDP_SIZE))
+        }),
+    };
+    let response = answer.to_response(query, zdns_auth::DEFAULT_UDP_SIZE);
+    let bytes = response.to_wire(limit).or_else(|_| {
+        Answer::servfail(EDE_OTHER, "answer not writable")
+            .to_response(query, zdns_auth::DEFAULT_UDP_SIZE)
+            .to_wire(limit)
+    });
+    match bytes {
+        Ok(bytes) => {
+            *out = bytes;
+            Outcome::Reply
+        }
+        Err(_) => Outcome::Drop,
+    }
+}
+
+/// The zones' answerer with recursion in front.
+pub struct RecursiveAnswerer {
+    auth: Arc<dyn Answerer>,
+    zones: Vec<Name>,
+    recursor: Arc<Recursor>,
+}
+
+impl Answerer for RecursiveAnswerer {
+    fn answer(&self, query: &[u8], ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome {
+        match self.recursor.recursive_query(query, ctx, &self.zones) {
+            Some(msg) => self.recursor.answer(msg, ctx, out),
+            None => self.auth.answer(query, ctx, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
