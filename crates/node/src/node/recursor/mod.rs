@@ -33,9 +33,16 @@ use zdns_resolver::{Answer, Cache, CacheConfig, ForwardZone, Resolver, ResolverC
 use settings::{Network, ResolverSettings};
 use upstream::{Upstream, drive, now};
 
-/// The longest a TCP client waits for a resolution (the machine's own limits end it
-/// sooner in practice).
+/// The longest a TCP client waits for an answer (the resolution deadline ends it first).
 const TCP_RESOLVE_DEADLINE: Duration = Duration::from_secs(15);
+
+/// The client response timer of RFC 8767 §5: when resolution has not finished after
+/// this long and stale data is at hand, the client gets the stale data now and the
+/// resolution goes on in the background to refresh the cache.
+const CLIENT_RESPONSE_TIMER: Duration = Duration::from_millis(1800);
+
+/// The longest one resolution may run before the client gets SERVFAIL (or stale data).
+const RESOLUTION_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The largest UDP answer to a client that offers no EDNS (RFC 1035 §4.2.1).
 const PLAIN_UDP: usize = 512;
@@ -165,9 +172,7 @@ impl Recursor {
                 let recursor = Arc::clone(self);
                 let client = ctx.client;
                 runtime.spawn(async move {
-                    let answer = recursor
-                        .resolve(&question.qname, question.qtype, false)
-                        .await;
+                    let answer = recursor.answer_client(question.qname, question.qtype).await;
                     recursor.send_udp(&answer, &msg, client);
                 });
                 Outcome::Drop
@@ -176,9 +181,7 @@ impl Recursor {
                 let recursor = Arc::clone(self);
                 let (tx, rx) = std::sync::mpsc::channel();
                 runtime.spawn(async move {
-                    let answer = recursor
-                        .resolve(&question.qname, question.qtype, false)
-                        .await;
+                    let answer = recursor.answer_client(question.qname, question.qtype).await;
                     // The receiver may have given up; nothing to do then.
                     let _ = tx.send(answer);
                 });
@@ -189,16 +192,37 @@ impl Recursor {
         }
     }
 
-    /// Resolves over the network.
+    /// Resolves over the network, within [`RESOLUTION_DEADLINE`].
     pub async fn resolve(&self, qname: &Name, qtype: Rtype, refresh: bool) -> Answer {
-        drive(
-            &self.resolver,
-            &*self.upstream,
-            qname.clone(),
-            qtype,
-            refresh,
-        )
-        .await
+        let upstream = &*self.upstream;
+        let resolution = drive(&self.resolver, upstream, qname.clone(), qtype, refresh);
+        match tokio::time::timeout(RESOLUTION_DEADLINE, resolution).await {
+            Ok(answer) => answer,
+            Err(_) => self
+                .resolver
+                .stale(qname, qtype, now())
+                .unwrap_or_else(|| Answer::servfail(EDE_OTHER, "resolution took too long")),
+        }
+    }
+
+    /// The answer for a client: the resolution's, or stale data once the client
+    /// response timer has run out (RFC 8767 §5), the resolution then finishing in the
+    /// background.
+    async fn answer_client(self: &Arc<Self>, qname: Name, qtype: Rtype) -> Answer {
+        let recursor = Arc::clone(self);
+        let name = qname.clone();
+        let mut resolution =
+            tokio::spawn(async move { recursor.resolve(&name, qtype, false).await });
+        let finished = |joined: Result<Answer, tokio::task::JoinError>| {
+            joined.unwrap_or_else(|_| Answer::servfail(EDE_OTHER, "resolution failed"))
+        };
+        match tokio::time::timeout(CLIENT_RESPONSE_TIMER, &mut resolution).await {
+            Ok(joined) => finished(joined),
+            Err(_) => match self.resolver.stale(&qname, qtype, now()) {
+                Some(stale) => stale,
+                None => finished(resolution.await),
+            },
+        }
     }
 
     fn spawn_refresh(self: &Arc<Self>, qname: Name, qtype: Rtype) {
