@@ -149,6 +149,7 @@ struct Process {
     child: Child,
     dir: tempfile::TempDir,
     dns: SocketAddr,
+    http: Option<SocketAddr>,
 }
 
 impl Drop for Process {
@@ -192,9 +193,11 @@ fn start_zdns(port: u16) -> Process {
     let dir = tempfile::tempdir().unwrap();
     let dns = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let sovereign = concat!(env!("CARGO_MANIFEST_DIR"), "/../../zones/sovereign.zone");
     let text = format!(
         "listen = [\"{dns}\"]\nhttp = \"{http}\"\ndata_dir = \"data\"\nthreads = 2\n\
-         [resolver]\nroot_hints = [\"127.0.0.1:{port}\"]\nupstream_port = {port}\n"
+         [resolver]\nroot_hints = [\"127.0.0.1:{port}\"]\nupstream_port = {port}\n\
+         [[zone]]\norigin = \"sovereign.\"\nfile = \"{sovereign}\"\n"
     );
     let conf = dir.path().join("zdns.toml");
     std::fs::write(&conf, text).unwrap();
@@ -208,7 +211,12 @@ fn start_zdns(port: u16) -> Process {
         .stderr(log)
         .spawn()
         .unwrap();
-    let mut p = Process { child, dir, dns };
+    let mut p = Process {
+        child,
+        dir,
+        dns,
+        http: Some(http),
+    };
     p.wait_ready();
     p
 }
@@ -422,6 +430,7 @@ fn start_unbound(port: u16) -> Process {
         child,
         dir,
         dns: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), listen),
+        http: None,
     };
     p.wait_ready();
     p
@@ -508,4 +517,79 @@ fn upstream_failure_serves_stale_then_recovers() {
     let back = ask(zdns.dns, "www.example.test.", Rtype::A);
     assert_eq!(back.rcode, Rcode::NOERROR, "{}", zdns.log());
     assert_eq!(back.answers.len(), 2);
+}
+
+fn zdns_cli(process: &Process, args: &[&str]) -> (Option<i32>, String) {
+    let http = process.http.unwrap().to_string();
+    let out = Command::new(ZDNS)
+        .args(args)
+        .args(["--http", &http])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn zdns_resolve_json_and_negative_cache_flush() {
+    let hierarchy = start_hierarchy();
+    let zdns = start_zdns(hierarchy.port);
+    // A name of the node's own zone (seed 003 §5.4 step 3).
+    let (code, out) = zdns_cli(&zdns, &["resolve", "alice.sovereign", "--json"]);
+    assert_eq!(code, Some(0), "{out}\n{}", zdns.log());
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["name"], "alice.sovereign");
+    assert_eq!(v["identity"]["node_id"], "0x7f3a8b2c...");
+    assert_eq!(v["protocols"], serde_json::json!(["h3", "h2"]));
+    assert_eq!(v["ttl"], 300);
+    assert_eq!(v["flags"]["tofu"], true);
+    let endpoints = v["endpoints"].as_array().unwrap();
+    assert!(endpoints.iter().any(|e| e["host"] == "alice.sovereign"
+        && e["port"] == 9333
+        && e["priority"] == 10
+        && e["source"] == "srv"));
+    assert!(
+        endpoints
+            .iter()
+            .any(|e| e["host"] == "10.42.2.7" && e["source"] == "mesh_endpoint")
+    );
+    // A name resolved recursively.
+    let (code, out) = zdns_cli(&zdns, &["resolve", "www.example.test", "--json"]);
+    assert_eq!(code, Some(0), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let hosts: Vec<&str> = v["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, vec!["192.0.2.1", "192.0.2.2"]);
+    assert_eq!(v["flags"]["tofu"], false);
+    // The readable form.
+    let (code, out) = zdns_cli(&zdns, &["resolve", "www.example.test"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("endpoint 192.0.2.1 priority 0 weight 0 (address)"),
+        "{out}"
+    );
+    // A missing name: exit 1, and its NXDOMAINs are now in the negative cache.
+    let (code, _) = zdns_cli(&zdns, &["resolve", "nope.example.test"]);
+    assert_eq!(code, Some(1));
+    let (code, out) = zdns_cli(
+        &zdns,
+        &["resolver", "flush-negative", "--zone", "other.test"],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(out.trim(), r#"{"flushed":0}"#);
+    let (code, out) = zdns_cli(
+        &zdns,
+        &["resolver", "flush-negative", "--zone", "example.test"],
+    );
+    assert_eq!(code, Some(0));
+    let flushed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(flushed["flushed"].as_u64().unwrap() >= 1, "{out}");
+    let (_, out) = zdns_cli(&zdns, &["resolver", "flush-negative"]);
+    assert_eq!(out.trim(), r#"{"flushed":0}"#);
 }

@@ -10,6 +10,10 @@ pub const EDE_STALE_ANSWER: u16 = 3;
 /// Extended DNS Error 22, No Reachable Authority (RFC 8914 §4.23).
 pub const EDE_NO_REACHABLE_AUTHORITY: u16 = 22;
 
+/// The EXTRA-TEXT of the EDE 0 (Other) that marks contested data on the wire (seed 003
+/// §11.2, §12.2 rule 5), which no registered code covers.
+pub const CONTESTED_TEXT: &str = "contested";
+
 /// What a resolution produced, ready to become a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -40,6 +44,33 @@ impl Answer {
         }
     }
 
+    /// What a response says, read back: the flags from its Extended DNS Errors (EDE 3
+    /// is stale, EDE 0 "contested" is contested).
+    pub fn from_response(response: &Message) -> Answer {
+        let errors: Vec<&ExtendedError> = response
+            .edns
+            .iter()
+            .flat_map(|e| &e.options)
+            .filter_map(|o| match o {
+                EdnsOption::ExtendedError(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        Answer {
+            rcode: response.rcode,
+            answers: response.answers.clone(),
+            authority: response.authority.clone(),
+            stale: errors.iter().any(|e| e.info_code == EDE_STALE_ANSWER),
+            contested: errors
+                .iter()
+                .any(|e| e.info_code == EDE_OTHER && e.text == CONTESTED_TEXT),
+            extended_error: errors
+                .into_iter()
+                .find(|e| !(e.info_code == EDE_OTHER && e.text == CONTESTED_TEXT))
+                .cloned(),
+        }
+    }
+
     /// The smallest TTL of any record, the time for which the answer as a whole holds
     /// (0 when there are no records).
     pub fn ttl(&self) -> u32 {
@@ -66,6 +97,13 @@ impl Answer {
             };
             if let Some(ede) = &self.extended_error {
                 edns.options.push(EdnsOption::ExtendedError(ede.clone()));
+            }
+            if self.contested {
+                edns.options
+                    .push(EdnsOption::ExtendedError(ExtendedError::new(
+                        EDE_OTHER,
+                        CONTESTED_TEXT,
+                    )));
             }
             response.edns = Some(edns);
         }
@@ -99,13 +137,28 @@ mod tests {
         assert!(response.flags.ra && response.flags.qr && response.flags.rd);
         let wire = response.to_wire(1232).unwrap();
         let parsed = Message::parse(&wire).unwrap();
-        let options = &parsed.edns.unwrap().options;
+        let options = &parsed.edns.as_ref().unwrap().options;
         assert_eq!(
             options,
             &vec![EdnsOption::ExtendedError(ExtendedError::new(
                 EDE_STALE_ANSWER,
                 ""
             ))]
+        );
+        assert_eq!(Answer::from_response(&parsed), answer);
+        let contested = Answer {
+            contested: true,
+            ..answer.clone()
+        };
+        let mut query_edns = query.clone();
+        query_edns.edns = Some(Edns::default());
+        let wire = contested
+            .to_response(&query_edns, 1232)
+            .to_wire(1232)
+            .unwrap();
+        assert_eq!(
+            Answer::from_response(&Message::parse(&wire).unwrap()),
+            contested
         );
         query.edns = None;
         assert!(answer.to_response(&query, 1232).edns.is_none());

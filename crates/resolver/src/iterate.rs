@@ -2,7 +2,7 @@
 //! quinn-proto: the machine never touches a socket or a clock. It says "send these bytes
 //! to this server over this transport and wait at most this long" ([`Step::Send`]); the
 //! edge sends, then reports the reply with the measured round trip
-//! ([`Resolution::on_reply`]) or the timeout ([`Resolution::on_timeout`]), passing the
+//! ([`Iteration::on_reply`]) or the timeout ([`Iteration::on_timeout`]), passing the
 //! current time, until the machine returns [`Step::Done`]. One query is outstanding at a
 //! time.
 //!
@@ -54,7 +54,7 @@ pub struct Transmit {
     pub transport: Transport,
     /// The query message.
     pub message: Vec<u8>,
-    /// How long to wait for the reply before calling [`Resolution::on_timeout`].
+    /// How long to wait for the reply before calling [`Iteration::on_timeout`].
     pub timeout: Duration,
 }
 
@@ -137,10 +137,10 @@ struct Outstanding {
     timeout: Duration,
 }
 
-/// The resolution of one client question. Drive it with [`Resolution::start`], then
-/// [`Resolution::on_reply`] / [`Resolution::on_timeout`] for every [`Step::Send`].
+/// The resolution of one client question. Drive it with [`Iteration::start`], then
+/// [`Iteration::on_reply`] / [`Iteration::on_timeout`] for every [`Step::Send`].
 #[derive(Debug)]
-pub struct Resolution {
+pub struct Iteration {
     qname: Name,
     qtype: Rtype,
     frames: Vec<Frame>,
@@ -150,9 +150,9 @@ pub struct Resolution {
     done: bool,
 }
 
-impl Resolution {
-    pub(crate) fn new(qname: Name, qtype: Rtype) -> Resolution {
-        Resolution {
+impl Iteration {
+    pub(crate) fn new(qname: Name, qtype: Rtype) -> Iteration {
+        Iteration {
             qname,
             qtype,
             frames: Vec::new(),

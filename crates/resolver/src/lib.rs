@@ -12,7 +12,9 @@
 //!   overwrites presence").
 //! - [`conflict`]: the deterministic rules that pick between answers from several
 //!   authoritative sources (seed 003 §11.1–§11.2).
-//! - [`Resolver`] with [`Resolution`]: the answer from the cache alone (the hit path,
+//! - [`client`]: the client contract of seed 003 §14.2, a name resolved into identity,
+//!   endpoints, TTL and flags ([`client::Resolution`]).
+//! - [`Resolver`] with [`Iteration`]: the answer from the cache alone (the hit path,
 //!   memory only), or iterative and forwarding resolution as a state machine the edge
 //!   drives with bytes, round-trip times and timeouts ([`iterate`]); responses are
 //!   checked by `classify` (bailiwick, glue, referral direction) before anything is
@@ -30,6 +32,7 @@
 pub mod answer;
 pub mod cache;
 mod classify;
+pub mod client;
 pub mod conflict;
 pub mod iterate;
 mod resolver;
@@ -37,5 +40,5 @@ pub mod servers;
 
 pub use answer::Answer;
 pub use cache::{Cache, CacheConfig, CacheKey};
-pub use iterate::{Resolution, Step, Transmit, Transport};
+pub use iterate::{Iteration, Step, Transmit, Transport};
 pub use resolver::{CacheHit, ForwardZone, Limits, Resolver, ResolverConfig};

@@ -1,7 +1,7 @@
 //! The resolver as the node holds it: configuration, the cache, what is known about
 //! upstream servers, and the two ways to answer — from the cache alone
 //! ([`Resolver::from_cache`], the hit path, which touches nothing but memory), or by a
-//! [`Resolution`] state machine the edge drives over the network.
+//! [`Iteration`] state machine the edge drives over the network.
 
 use std::net::SocketAddr;
 
@@ -11,7 +11,7 @@ use lib_dns::{Name, RData, Rcode, Record, Rtype};
 
 use crate::answer::{Answer, EDE_STALE_ANSWER};
 use crate::cache::{Cache, CacheKey, NegativeKind, Rank};
-use crate::iterate::Resolution;
+use crate::iterate::Iteration;
 use crate::servers::{Random, ServerStats};
 
 /// A zone whose names are sent to recursive upstreams instead of being resolved
@@ -134,9 +134,9 @@ impl Resolver {
     }
 
     /// A state machine resolving (`qname`, `qtype`); start it with
-    /// [`Resolution::start`].
-    pub fn resolve(&self, qname: Name, qtype: Rtype) -> Resolution {
-        Resolution::new(qname, qtype)
+    /// [`Iteration::start`].
+    pub fn resolve(&self, qname: Name, qtype: Rtype) -> Iteration {
+        Iteration::new(qname, qtype)
     }
 
     /// The answer from fresh cached data alone, following cached CNAMEs, or `None`. This

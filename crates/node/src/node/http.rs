@@ -31,7 +31,14 @@ pub async fn serve(
     let mut app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/reload", post(reload))
-        .with_state(AppState { node, registry });
+        .with_state(AppState {
+            node: Arc::clone(&node),
+            registry,
+        })
+        .merge(super::recursor::api::router(
+            Arc::clone(&node.answerer),
+            node.recursor.clone(),
+        ));
     if let Some(log) = ct {
         app = app.merge(zdns_ct::http::router(log));
     }

@@ -1,6 +1,6 @@
 //! A DNS hierarchy served by our own authoritative engine, in process: a root, TLDs and
 //! leaf zones, each on its own 127.0.0.x address, and a driver that runs a
-//! [`Resolution`] against them with injected time and no sockets. Servers can be taken
+//! [`Iteration`](zdns_resolver::Iteration) against them with injected time and no sockets. Servers can be taken
 //! down and their replies tampered with, to test failure and hostile answers.
 #![allow(dead_code)]
 

@@ -17,6 +17,7 @@
 //! with the listeners for threads and the recursor can be built before the node's
 //! runtime exists.
 
+pub mod api;
 pub mod settings;
 pub mod upstream;
 

@@ -1,5 +1,5 @@
 //! The network side of resolution: sending one query to one upstream server and getting
-//! its reply, over UDP or TCP, and the driver that runs a [`Resolution`] over it.
+//! its reply, over UDP or TCP, and the driver that runs an [`Iteration`] over it.
 
 use std::future::Future;
 use std::io;
@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use lib_dns::{Name, Rtype};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use zdns_resolver::{Answer, Resolution, Resolver, Step, Transmit, Transport};
+use zdns_resolver::{Answer, Iteration, Resolver, Step, Transmit, Transport};
 
 /// A reply, or why there is none.
 pub type Exchange = Pin<Box<dyn Future<Output = io::Result<Vec<u8>>> + Send>>;
@@ -89,7 +89,7 @@ pub async fn drive(
     qtype: Rtype,
     refresh: bool,
 ) -> Answer {
-    let mut resolution: Resolution = resolver.resolve(qname, qtype);
+    let mut resolution: Iteration = resolver.resolve(qname, qtype);
     let mut step = if refresh {
         resolution.start_fresh(resolver, now())
     } else {
