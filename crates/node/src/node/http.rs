@@ -27,7 +27,11 @@ pub async fn serve(
     node: Arc<Node>,
     ct: Option<Arc<zdns_ct::log::Log>>,
 ) -> std::io::Result<()> {
-    let registry = Arc::new(node.metrics.registry());
+    let mut registry = node.metrics.registry();
+    if let Some(recursor) = &node.recursor {
+        recursor.register_metrics(&mut registry);
+    }
+    let registry = Arc::new(registry);
     let mut app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/reload", post(reload))

@@ -18,6 +18,7 @@
 //! runtime exists.
 
 pub mod api;
+pub mod metrics;
 pub mod settings;
 pub mod upstream;
 
@@ -29,8 +30,11 @@ use lib_dns::{Class, Message, Name, Opcode, Rtype};
 use tokio::runtime::Runtime;
 use zdns_auth::{Answerer, Outcome, QueryContext, Transport};
 use zdns_resolver::answer::EDE_OTHER;
+use zdns_resolver::rate::RateDetector;
 use zdns_resolver::{Answer, Cache, CacheConfig, ForwardZone, Resolver, ResolverConfig};
 
+use metrics::{Collected, RecursorMetrics};
+use prometheus_client::registry::Registry;
 use settings::{Network, ResolverSettings};
 use upstream::{Upstream, drive, now};
 
@@ -72,6 +76,9 @@ pub struct Recursor {
     allow: Vec<Network>,
     /// Clones of the listeners' UDP sockets, to send deferred answers from.
     udp_replies: OnceLock<Vec<UdpSocket>>,
+    /// Names asked too often (seed 003 §15.1 invariant 3).
+    rates: RateDetector,
+    metrics: Arc<RecursorMetrics>,
 }
 
 impl Recursor {
@@ -114,7 +121,17 @@ impl Recursor {
             upstream,
             allow: settings.allow.clone(),
             udp_replies: OnceLock::new(),
+            rates: RateDetector::default(),
+            metrics: Arc::default(),
         }))
+    }
+
+    /// Adds the resolver's metrics to `registry`.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        registry.register_collector(Box::new(Collected {
+            metrics: Arc::clone(&self.metrics),
+            resolver: Arc::clone(&self.resolver),
+        }));
     }
 
     /// Gives the recursor the sockets to send deferred UDP answers from: clones of the
@@ -155,13 +172,23 @@ impl Recursor {
         let Some(question) = msg.question().cloned() else {
             return Outcome::Drop;
         };
+        let now = now();
+        if let Some(count) = self.rates.record(&question.qname, now) {
+            RecursorMetrics::count(&self.metrics.hot_names);
+            tracing::warn!(
+                name = %question.qname,
+                queries = count,
+                "more than 10 queries in one second for one name: per-packet resolution or an attack (seed 003 §15.1)"
+            );
+        }
         if let Some(hit) = self
             .resolver
-            .from_cache(&question.qname, question.qtype, now())
+            .from_cache(&question.qname, question.qtype, now)
         {
             if hit.prefetch {
                 self.spawn_refresh(question.qname.clone(), question.qtype);
             }
+            RecursorMetrics::count(&self.metrics.cache_hits);
             return write(&hit.answer, &msg, ctx.transport, out);
         }
         let Some(runtime) = runtime() else {
@@ -196,14 +223,31 @@ impl Recursor {
     /// Resolves over the network, within [`RESOLUTION_DEADLINE`].
     pub async fn resolve(&self, qname: &Name, qtype: Rtype, refresh: bool) -> Answer {
         let upstream = &*self.upstream;
-        let resolution = drive(&self.resolver, upstream, qname.clone(), qtype, refresh);
-        match tokio::time::timeout(RESOLUTION_DEADLINE, resolution).await {
+        let metrics = &self.metrics;
+        let resolution = drive(
+            &self.resolver,
+            upstream,
+            qname.clone(),
+            qtype,
+            refresh,
+            || RecursorMetrics::count(&metrics.upstream_queries),
+        );
+        let answer = match tokio::time::timeout(RESOLUTION_DEADLINE, resolution).await {
             Ok(answer) => answer,
             Err(_) => self
                 .resolver
                 .stale(qname, qtype, now())
                 .unwrap_or_else(|| Answer::servfail(EDE_OTHER, "resolution took too long")),
-        }
+        };
+        let counter = if answer.stale {
+            &self.metrics.stale
+        } else if answer.rcode == lib_dns::Rcode::SERVFAIL {
+            &self.metrics.servfail
+        } else {
+            &self.metrics.resolved
+        };
+        RecursorMetrics::count(counter);
+        answer
     }
 
     /// The answer for a client: the resolution's, or stale data once the client
@@ -220,7 +264,10 @@ impl Recursor {
         match tokio::time::timeout(CLIENT_RESPONSE_TIMER, &mut resolution).await {
             Ok(joined) => finished(joined),
             Err(_) => match self.resolver.stale(&qname, qtype, now()) {
-                Some(stale) => stale,
+                Some(stale) => {
+                    RecursorMetrics::count(&self.metrics.stale);
+                    stale
+                }
                 None => finished(resolution.await),
             },
         }

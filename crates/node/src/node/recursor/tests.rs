@@ -158,3 +158,37 @@ fn udp_miss_is_deferred_and_answered_from_the_listener_socket() {
     assert_eq!(reply.id, 4242);
     assert_eq!(reply.rcode, Rcode::SERVFAIL);
 }
+
+#[test]
+fn hot_names_are_counted_and_metrics_encoded() {
+    let counting = Arc::new(Counting::default());
+    let recursor = Recursor::with_upstream(&settings(), Arc::new(counting)).unwrap();
+    let answerer = recursor.wrap(auth_only(), Vec::new());
+    let owner = Name::parse("hot.example.test.").unwrap();
+    recursor.resolver.cache().insert(
+        vec![Record::new(owner, 300, A(Ipv4Addr::new(192, 0, 2, 1)))],
+        Rank::Answer,
+        now(),
+    );
+    // 25 queries within at most two seconds: one second holds more than 10.
+    for _ in 0..25 {
+        ask(
+            &*answerer,
+            "hot.example.test.",
+            true,
+            &ctx([127, 0, 0, 1], Transport::Udp),
+        );
+    }
+    assert!(recursor.metrics.hot_names.load(Ordering::Relaxed) >= 1);
+    assert_eq!(recursor.metrics.cache_hits.load(Ordering::Relaxed), 25);
+    let mut registry = Registry::default();
+    recursor.register_metrics(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains("zdns_resolver_answers_total{source=\"cache\"} 25"),
+        "{text}"
+    );
+    assert!(text.contains("zdns_resolver_cache_rrsets 1"), "{text}");
+    assert!(text.contains("zdns_resolver_hot_names_total"), "{text}");
+}

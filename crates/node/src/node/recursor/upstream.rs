@@ -80,14 +80,16 @@ pub fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Runs a resolution of (`qname`, `qtype`) to the end over `upstream`. With `refresh`,
-/// the cache is not consulted first (prefetch, forced refresh).
+/// Runs a resolution of (`qname`, `qtype`) to the end over `upstream`, calling `sent`
+/// for every query sent. With `refresh`, the cache is not consulted first (prefetch,
+/// forced refresh).
 pub async fn drive(
     resolver: &Resolver,
     upstream: &dyn Upstream,
     qname: Name,
     qtype: Rtype,
     refresh: bool,
+    sent: impl Fn(),
 ) -> Answer {
     let mut resolution: Iteration = resolver.resolve(qname, qtype);
     let mut step = if refresh {
@@ -102,6 +104,7 @@ pub async fn drive(
             // wrong question is as good as no reply.
             Step::Wait => resolution.on_timeout(resolver, now()),
             Step::Send(t) => {
+                sent();
                 let wait = t.timeout;
                 let started = Instant::now();
                 match tokio::time::timeout(wait, upstream.exchange(t)).await {
