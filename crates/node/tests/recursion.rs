@@ -160,6 +160,21 @@ impl Drop for Process {
 }
 
 impl Process {
+    /// Stops it with SIGTERM (a clean shutdown) and hands back its directory.
+    fn terminate(mut self) -> tempfile::TempDir {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "did not stop:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
     }
@@ -190,7 +205,11 @@ impl Process {
 
 /// `zdns serve` recursing from the hierarchy at `port`.
 fn start_zdns(port: u16) -> Process {
-    let dir = tempfile::tempdir().unwrap();
+    start_zdns_in(tempfile::tempdir().unwrap(), port)
+}
+
+/// `zdns serve` with its config and data directory in `dir`.
+fn start_zdns_in(dir: tempfile::TempDir, port: u16) -> Process {
     let dns = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let sovereign = concat!(env!("CARGO_MANIFEST_DIR"), "/../../zones/sovereign.zone");
@@ -592,4 +611,27 @@ fn zdns_resolve_json_and_negative_cache_flush() {
     assert!(flushed["flushed"].as_u64().unwrap() >= 1, "{out}");
     let (_, out) = zdns_cli(&zdns, &["resolver", "flush-negative"]);
     assert_eq!(out.trim(), r#"{"flushed":0}"#);
+}
+
+#[test]
+fn restart_starts_warm_from_the_disk_cache() {
+    let hierarchy = start_hierarchy();
+    let zdns = start_zdns(hierarchy.port);
+    let first = ask(zdns.dns, "alias.example.test.", Rtype::A);
+    assert_eq!(first.answers.len(), 3);
+    let dir = zdns.terminate();
+    assert!(dir.path().join("data/resolver-cache.redb").is_file());
+    // Upstreams gone: whatever the new process answers comes from the disk cache.
+    hierarchy.down.store(true, Ordering::SeqCst);
+    let zdns = start_zdns_in(dir, hierarchy.port);
+    let log = zdns.log();
+    assert!(log.contains("resolver cache loaded from disk"), "{log}");
+    let started = Instant::now();
+    let again = ask(zdns.dns, "alias.example.test.", Rtype::A);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "not a cache hit"
+    );
+    assert_eq!(answer_lines(&again), answer_lines(&first));
+    assert!(again.answers.iter().all(|r| r.ttl <= 300 && r.ttl > 200));
 }

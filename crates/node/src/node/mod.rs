@@ -21,6 +21,9 @@ use answerer::build_answerer;
 use metrics::{Metrics, ZoneFacts};
 use zones::{LoadError, ZoneSet};
 
+/// The resolver's L2 cache file, under the data directory.
+const RESOLVER_CACHE_FILE: &str = "resolver-cache.redb";
+
 /// The answerer every listener uses, replaced as a whole on reload: a query sees the
 /// old zones or the new ones, never a mix.
 pub type SharedAnswerer = Arc<ArcSwap<Arc<dyn Answerer>>>;
@@ -201,6 +204,10 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
             .filter_map(|s| s.first().and_then(|s| s.try_clone().ok()))
             .collect();
         recursor.set_udp_replies(replies);
+        match recursor.attach_disk(&settings.data_dir.join(RESOLVER_CACHE_FILE)) {
+            Ok(restored) => tracing::info!(restored, "resolver cache loaded from disk"),
+            Err(e) => tracing::warn!(error = %e, "resolver cache on disk not used"),
+        }
         tracing::info!(
             root_hints = settings.resolver.root_hints.len(),
             forward_zones = settings.resolver.forward.len(),
@@ -265,6 +272,13 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
             }
         }
         tracing::info!("shutting down");
+        if let Some(recursor) = recursor {
+            match tokio::task::spawn_blocking(move || recursor.save()).await {
+                Ok(Ok(saved)) => tracing::info!(saved, "resolver cache saved"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "resolver cache not saved"),
+                Err(e) => tracing::warn!(error = %e, "resolver cache not saved"),
+            }
+        }
         Ok(())
     })
 }

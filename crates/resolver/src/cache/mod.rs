@@ -20,6 +20,7 @@
 //!   the caller is told to query again when that runs out.
 
 mod negative;
+mod persist;
 mod positive;
 
 #[cfg(test)]
@@ -31,6 +32,7 @@ use lib_dns::{Class, Name, RData, Record, Rtype};
 
 use negative::NegativeCache;
 pub use negative::{CachedNegative, NegativeKind};
+pub use persist::{PersistError, StoredRrset};
 use positive::PositiveCache;
 
 /// The hard cap on a negative TTL in seconds (seed 003 §12.2 rule 1).
@@ -223,7 +225,45 @@ impl Cache {
         self.negative.forget(&key.name, key.rtype, key.class);
         let records: Arc<[Record]> = records.into();
         self.positive
-            .insert(key, records, ttl, rank, now, &self.config)
+            .insert(key, records, ttl, rank, now, now, &self.config)
+    }
+
+    /// The positive RRsets worth keeping across a restart (the L2 snapshot): everything
+    /// still inside its serve-stale window, except contested data.
+    pub fn snapshot(&self, now: u64) -> Vec<StoredRrset> {
+        self.positive
+            .snapshot(now, self.config.max_stale_serve_time)
+    }
+
+    /// Puts RRsets from a snapshot back, with the time and TTL they were stored with, so
+    /// they expire (and go stale) when they would have. Returns how many were restored;
+    /// malformed ones and ones past the stale window are skipped.
+    pub fn restore(&self, rrsets: Vec<StoredRrset>, now: u64) -> usize {
+        let max_stale = self.config.max_stale_serve_time;
+        let mut restored = 0;
+        for stored in rrsets {
+            let Some(key) = stored.key() else {
+                continue;
+            };
+            let expires = stored.stored_at.saturating_add(u64::from(stored.ttl));
+            if stored.ttl == 0 || now >= expires.saturating_add(max_stale) {
+                continue;
+            }
+            let ttl = stored.ttl.min(self.config.max_ttl);
+            let records: Arc<[Record]> = stored.records.into();
+            if self.positive.insert(
+                key,
+                records,
+                ttl,
+                stored.rank,
+                stored.stored_at,
+                now,
+                &self.config,
+            ) {
+                restored += 1;
+            }
+        }
+        restored
     }
 
     /// The fresh RRset for `key`, TTL counted down. Never returns expired data.

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lib_dns::{Class, Name, Record, Rtype};
 
-use super::{CacheConfig, CacheKey, CachedRrset, Rank};
+use super::{CacheConfig, CacheKey, CachedRrset, Rank, StoredRrset};
 
 /// One cached RRset.
 #[derive(Debug)]
@@ -183,14 +183,16 @@ impl PositiveCache {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Stores an RRset unless a fresh one of higher rank is already there (RFC 2181
-    /// §5.4.1: additional data never replaces an answer).
+    /// Stores an RRset received at `stored_at` unless a fresh one of higher rank is
+    /// already there (RFC 2181 §5.4.1: additional data never replaces an answer).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn insert(
         &self,
         key: CacheKey,
         records: Arc<[Record]>,
         ttl: u32,
         rank: Rank,
+        stored_at: u64,
         now: u64,
         config: &CacheConfig,
     ) -> bool {
@@ -203,7 +205,7 @@ impl PositiveCache {
             *old = Entry {
                 records,
                 rank,
-                stored_at: now,
+                stored_at,
                 ttl,
                 original_ttl: ttl,
                 hits: 0,
@@ -226,7 +228,7 @@ impl PositiveCache {
             class: key.class,
             records,
             rank,
-            stored_at: now,
+            stored_at,
             ttl,
             original_ttl: ttl,
             hits: 0,
@@ -330,6 +332,26 @@ impl PositiveCache {
             marked += 1;
         }
         (marked, longest)
+    }
+
+    /// Every RRset still inside its serve-stale window and not contested, as stored.
+    pub(super) fn snapshot(&self, now: u64, max_stale: u64) -> Vec<StoredRrset> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            for entry in shard.names.values().flatten() {
+                if entry.dead(now, max_stale) || entry.contested {
+                    continue;
+                }
+                out.push(StoredRrset {
+                    records: entry.records.to_vec(),
+                    rank: entry.rank,
+                    stored_at: entry.stored_at,
+                    ttl: entry.ttl,
+                });
+            }
+        }
+        out
     }
 
     /// How many RRsets are held (fresh, stale or not yet dropped).

@@ -18,11 +18,13 @@
 //! runtime exists.
 
 pub mod api;
+pub mod l2;
 pub mod metrics;
 pub mod settings;
 pub mod upstream;
 
 use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -33,6 +35,7 @@ use zdns_resolver::answer::EDE_OTHER;
 use zdns_resolver::rate::RateDetector;
 use zdns_resolver::{Answer, Cache, CacheConfig, ForwardZone, Resolver, ResolverConfig};
 
+use l2::{DiskCache, SAVE_INTERVAL};
 use metrics::{Collected, RecursorMetrics};
 use prometheus_client::registry::Registry;
 use settings::{Network, ResolverSettings};
@@ -79,6 +82,8 @@ pub struct Recursor {
     /// Names asked too often (seed 003 §15.1 invariant 3).
     rates: RateDetector,
     metrics: Arc<RecursorMetrics>,
+    /// The L2 cache, once attached.
+    disk: OnceLock<DiskCache>,
 }
 
 impl Recursor {
@@ -123,7 +128,41 @@ impl Recursor {
             udp_replies: OnceLock::new(),
             rates: RateDetector::default(),
             metrics: Arc::default(),
+            disk: OnceLock::new(),
         }))
+    }
+
+    /// Opens the L2 cache at `path`, loads what it holds into the cache and saves the
+    /// cache there every [`SAVE_INTERVAL`] from now on. Returns how many RRsets were
+    /// restored.
+    pub fn attach_disk(self: &Arc<Self>, path: &Path) -> Result<usize, String> {
+        let disk = DiskCache::open(path)?;
+        let restored = self.resolver.cache().restore(disk.load()?, now());
+        if self.disk.set(disk).is_err() {
+            return Err("the resolver's disk cache is already attached".to_owned());
+        }
+        if let Some(runtime) = runtime() {
+            let recursor = Arc::clone(self);
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(SAVE_INTERVAL).await;
+                    let saving = Arc::clone(&recursor);
+                    let saved = tokio::task::spawn_blocking(move || saving.save()).await;
+                    if let Ok(Err(e)) = saved {
+                        tracing::warn!(error = %e, "resolver cache not saved");
+                    }
+                }
+            });
+        }
+        Ok(restored)
+    }
+
+    /// Writes the cache to the L2 database (if attached). Returns how many RRsets.
+    pub fn save(&self) -> Result<usize, String> {
+        match self.disk.get() {
+            Some(disk) => disk.save(&self.resolver.cache().snapshot(now())),
+            None => Ok(0),
+        }
     }
 
     /// Adds the resolver's metrics to `registry`.
