@@ -326,10 +326,17 @@ fn resolves_the_loopback_hierarchy() {
         answer_lines(&cname)[1],
         "www.example.other. in a 192.0.2.50"
     );
-    assert_eq!(
-        ask(zdns.dns, "nope.example.test.", Rtype::A).rcode,
-        Rcode::NXDOMAIN
-    );
+    let nx = ask(zdns.dns, "nope.example.test.", Rtype::A);
+    assert_eq!(nx.rcode, Rcode::NXDOMAIN);
+    // The NXDOMAIN metadata option (docs/zdns-records.md §4.1).
+    let meta = zdns_resolver::Answer::from_response(&nx)
+        .nx_metadata
+        .unwrap();
+    assert!(matches!(
+        meta.responder,
+        zdns_resolver::nxmeta::Responder::Address(ip) if ip.is_loopback()
+    ));
+    assert_eq!(meta.coverage_bp, Some(5000));
     let nodata = ask(zdns.dns, "www.example.test.", Rtype::AAAA);
     assert_eq!(nodata.rcode, Rcode::NOERROR);
     assert!(nodata.answers.is_empty());

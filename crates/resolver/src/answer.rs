@@ -3,6 +3,8 @@
 use lib_dns::message::{Edns, EdnsOption, ExtendedError, Message};
 use lib_dns::{Rcode, Record};
 
+use crate::nxmeta::{NXMETA_OPTION, NxMetadata};
+
 /// Extended DNS Error 0, Other (RFC 8914 §4.1).
 pub const EDE_OTHER: u16 = 0;
 /// Extended DNS Error 3, Stale Answer (RFC 8914 §4.4).
@@ -29,6 +31,9 @@ pub struct Answer {
     pub contested: bool,
     /// Why, when something went wrong or the answer is stale (RFC 8914).
     pub extended_error: Option<ExtendedError>,
+    /// Who said NXDOMAIN, and how much of the authority was asked (seed 003 §12.2
+    /// rule 4); sent with NXDOMAIN answers.
+    pub nx_metadata: Option<NxMetadata>,
 }
 
 impl Answer {
@@ -41,6 +46,7 @@ impl Answer {
             stale: false,
             contested: false,
             extended_error: Some(ExtendedError::new(info_code, text)),
+            nx_metadata: None,
         }
     }
 
@@ -68,6 +74,16 @@ impl Answer {
                 .into_iter()
                 .find(|e| !(e.info_code == EDE_OTHER && e.text == CONTESTED_TEXT))
                 .cloned(),
+            nx_metadata: response
+                .edns
+                .iter()
+                .flat_map(|e| &e.options)
+                .find_map(|o| match o {
+                    EdnsOption::Unknown { code, data } if *code == NXMETA_OPTION => {
+                        NxMetadata::decode(data).ok()
+                    }
+                    _ => None,
+                }),
         }
     }
 
@@ -97,6 +113,14 @@ impl Answer {
             };
             if let Some(ede) = &self.extended_error {
                 edns.options.push(EdnsOption::ExtendedError(ede.clone()));
+            }
+            if self.rcode == Rcode::NXDOMAIN
+                && let Some(data) = self.nx_metadata.as_ref().and_then(|m| m.encode().ok())
+            {
+                edns.options.push(EdnsOption::Unknown {
+                    code: NXMETA_OPTION,
+                    data,
+                });
             }
             if self.contested {
                 edns.options
@@ -130,6 +154,7 @@ mod tests {
             stale: true,
             contested: false,
             extended_error: Some(ExtendedError::new(EDE_STALE_ANSWER, "")),
+            nx_metadata: None,
         };
         let mut query = Message::query(7, name.clone(), Rtype::A);
         query.edns = Some(Edns::default());

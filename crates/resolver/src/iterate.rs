@@ -32,6 +32,7 @@ use lib_dns::{Class, Name, RData, Rcode, Record, Rtype};
 use crate::answer::{Answer, EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER};
 use crate::cache::{CacheKey, NegativeInsert, NegativeKind, Rank};
 use crate::classify::{Classified, classify, rrsets};
+use crate::nxmeta::NxMetadata;
 use crate::resolver::Resolver;
 use crate::servers::TCP_TIMEOUT;
 
@@ -77,6 +78,8 @@ struct Server {
     /// Failures so far at this zone cut.
     failures: u8,
     tcp: bool,
+    /// Whether it was asked at this zone cut (for NXDOMAIN coverage).
+    asked: bool,
 }
 
 /// What a frame is resolving for.
@@ -286,7 +289,7 @@ impl Iteration {
             } if minimising && chain.is_empty() => {
                 // RFC 8020: nothing exists below a name that does not exist.
                 let qname = frame.qname.clone();
-                self.negative(r, qname, NegativeKind::NxDomain, soa, now)
+                self.negative(r, qname, NegativeKind::NxDomain, soa, out.addr, now)
             }
             _ if minimising => {
                 // The name so far exists (with or without data): one label more.
@@ -328,7 +331,7 @@ impl Iteration {
                 cache_chain(r, &chain, now);
                 let name = chain_end(&chain).unwrap_or_else(|| frame.qname.clone());
                 frame.chain.extend(chain);
-                self.negative(r, name, kind, soa, now)
+                self.negative(r, name, kind, soa, out.addr, now)
             }
         }
     }
@@ -341,15 +344,21 @@ impl Iteration {
         name: Name,
         kind: NegativeKind,
         soa: Option<Record>,
+        responder: SocketAddr,
         now: u64,
     ) -> Step {
         let Some(frame) = self.frames.last_mut() else {
             return self.advance(r, now);
         };
+        let metadata = (kind == NegativeKind::NxDomain).then(|| {
+            let asked = frame.servers.iter().filter(|s| s.asked).count();
+            NxMetadata::from_server(responder.ip(), asked, frame.servers.len())
+        });
         let key = CacheKey::new(name.clone(), frame.qtype);
         if let Some(soa) = &soa
             && let NegativeInsert::Contested { .. } =
-                r.cache().insert_negative(&key, kind, soa, now)
+                r.cache()
+                    .insert_negative_with(&key, kind, soa, metadata.clone(), now)
             && let Some(hit) = r.from_cache(&name, frame.qtype, now)
         {
             let mut answer = hit.answer;
@@ -368,6 +377,7 @@ impl Iteration {
             stale: false,
             contested: false,
             extended_error: None,
+            nx_metadata: metadata,
         };
         self.complete(r, now, answer)
     }
@@ -502,6 +512,13 @@ impl Iteration {
             (Transport::Udp, r.servers().timeout(server.addr))
         };
         self.queries += 1;
+        if let Some(asked) = self
+            .frames
+            .last_mut()
+            .and_then(|f| f.servers.get_mut(index))
+        {
+            asked.asked = true;
+        }
         self.outstanding = Some(Outstanding {
             id,
             server: index,
@@ -647,6 +664,7 @@ fn add_server(servers: &mut Vec<Server>, addr: SocketAddr) {
             addr,
             failures: 0,
             tcp: false,
+            asked: false,
         });
     }
 }
@@ -702,5 +720,6 @@ fn positive_answer(answers: Vec<Record>) -> Answer {
         stale: false,
         contested: false,
         extended_error: None,
+        nx_metadata: None,
     }
 }

@@ -14,6 +14,7 @@
 //!   authoritative sources (seed 003 §11.1–§11.2).
 //! - [`client`]: the client contract of seed 003 §14.2, a name resolved into identity,
 //!   endpoints, TTL and flags ([`client::Resolution`]).
+//! - [`nxmeta`]: the NXDOMAIN metadata EDNS option (seed 003 §12.2 rule 4).
 //! - [`rate`]: the per-name query-rate detector (seed 003 §15.1 invariant 3).
 //! - [`Resolver`] with [`Iteration`]: the answer from the cache alone (the hit path,
 //!   memory only), or iterative and forwarding resolution as a state machine the edge
@@ -36,6 +37,7 @@ mod classify;
 pub mod client;
 pub mod conflict;
 pub mod iterate;
+pub mod nxmeta;
 pub mod rate;
 mod resolver;
 pub mod servers;

@@ -183,6 +183,7 @@ impl Resolver {
                 stale: false,
                 contested,
                 extended_error: None,
+                nx_metadata: negative.metadata,
             };
             return Some(CacheHit { answer, prefetch });
         }
@@ -231,6 +232,7 @@ fn positive(answers: Vec<Record>, contested: bool, stale: bool) -> Answer {
         stale,
         contested,
         extended_error: stale.then(|| ExtendedError::new(EDE_STALE_ANSWER, "")),
+        nx_metadata: None,
     }
 }
 

@@ -20,6 +20,7 @@ use lib_dns::rdata::A;
 use lib_dns::{Message, RData, Rcode, Record, Rtype};
 use zdns_resolver::answer::{EDE_NO_REACHABLE_AUTHORITY, EDE_STALE_ANSWER};
 use zdns_resolver::cache::Rank;
+use zdns_resolver::nxmeta::Responder;
 use zdns_resolver::{CacheKey, ForwardZone, Limits, ResolverConfig, Transport};
 
 fn addrs(answer: &zdns_resolver::Answer) -> Vec<Ipv4Addr> {
@@ -136,6 +137,18 @@ fn nxdomain_and_nodata_are_cached_per_seed_rules() {
     let answer = net.resolve(&r, "nope.example.test.", Rtype::A, T0);
     assert_eq!(answer.rcode, Rcode::NXDOMAIN);
     assert_eq!(answer.authority[0].rtype(), Rtype::SOA);
+    // Seed 003 §12.2 rule 4: who said so, and how much of the authority was asked
+    // (one of the zone's two servers).
+    let meta = answer.nx_metadata.clone().unwrap();
+    let responder = net.sent.last().unwrap().server.ip();
+    assert_eq!(meta.responder, Responder::Address(responder));
+    assert_eq!(meta.coverage_bp, Some(5000));
+    assert!(meta.partition.is_empty());
+    let mut query = Message::query(1, name("nope.example.test."), Rtype::A);
+    query.edns = Some(Default::default());
+    let wire = answer.to_response(&query, 1232).to_wire(1232).unwrap();
+    let back = zdns_resolver::Answer::from_response(&Message::parse(&wire).unwrap());
+    assert_eq!(back.nx_metadata, Some(meta.clone()));
     // The server sends the SOA with TTL min(300, 120) = 120 (RFC 2308 §3), so the
     // negative TTL is min(SOA minimum 120, 60, 120 / 10) = 12 s.
     let neg = r
@@ -144,10 +157,12 @@ fn nxdomain_and_nodata_are_cached_per_seed_rules() {
         .unwrap();
     assert_eq!(neg.ttl, 12);
     net.sent.clear();
+    let cached = net.resolve(&r, "nope.example.test.", Rtype::A, T0 + 11);
+    assert_eq!(cached.rcode, Rcode::NXDOMAIN);
     assert_eq!(
-        net.resolve(&r, "nope.example.test.", Rtype::A, T0 + 11)
-            .rcode,
-        Rcode::NXDOMAIN
+        cached.nx_metadata,
+        Some(meta),
+        "kept with the cached NXDOMAIN"
     );
     assert!(net.sent.is_empty());
     net.resolve(&r, "nope.example.test.", Rtype::A, T0 + 12);

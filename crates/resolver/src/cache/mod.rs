@@ -30,6 +30,8 @@ use std::sync::Arc;
 
 use lib_dns::{Class, Name, RData, Record, Rtype};
 
+use crate::nxmeta::NxMetadata;
+
 use negative::NegativeCache;
 pub use negative::{CachedNegative, NegativeKind};
 pub use persist::{PersistError, StoredRrset};
@@ -304,6 +306,18 @@ impl Cache {
         soa: &Record,
         now: u64,
     ) -> NegativeInsert {
+        self.insert_negative_with(key, kind, soa, None, now)
+    }
+
+    /// [`Cache::insert_negative`], keeping the NXDOMAIN's metadata to send with it.
+    pub fn insert_negative_with(
+        &self,
+        key: &CacheKey,
+        kind: NegativeKind,
+        soa: &Record,
+        metadata: Option<NxMetadata>,
+        now: u64,
+    ) -> NegativeInsert {
         let RData::Soa(fields) = &soa.data else {
             return NegativeInsert::NotCached;
         };
@@ -341,6 +355,7 @@ impl Cache {
             kind,
             soa.owner.clone(),
             soa.clone(),
+            metadata,
             ttl,
             now,
         );

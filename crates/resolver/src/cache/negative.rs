@@ -11,6 +11,8 @@ use std::sync::{Mutex, PoisonError};
 
 use lib_dns::{Class, Name, Record, Rtype};
 
+use crate::nxmeta::NxMetadata;
+
 /// Whether a name does not exist, or exists without the asked type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NegativeKind {
@@ -31,6 +33,8 @@ pub struct CachedNegative {
     pub soa: Record,
     /// Seconds left.
     pub ttl: u32,
+    /// Who said so (NXDOMAIN only), as received.
+    pub metadata: Option<NxMetadata>,
 }
 
 /// NXDOMAIN entries have no type: they cover every type of the name.
@@ -46,6 +50,7 @@ struct NegativeEntry {
     kind: NegativeKind,
     zone: Name,
     soa: Record,
+    metadata: Option<NxMetadata>,
     expires_at: u64,
     /// Recency stamp; the key of this entry in `Inner::by_use`.
     used: u64,
@@ -102,6 +107,7 @@ impl Inner {
                 ..entry.soa.clone()
             },
             ttl,
+            metadata: entry.metadata.clone(),
         };
         self.touch(key);
         Some(found)
@@ -138,6 +144,7 @@ impl NegativeCache {
         kind: NegativeKind,
         zone: Name,
         soa: Record,
+        metadata: Option<NxMetadata>,
         ttl: u32,
         now: u64,
     ) {
@@ -163,6 +170,7 @@ impl NegativeCache {
                 kind,
                 zone: zone.to_lowercase(),
                 soa,
+                metadata,
                 expires_at: now.saturating_add(u64::from(ttl)),
                 used: 0,
             },
