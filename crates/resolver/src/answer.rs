@@ -12,6 +12,10 @@ pub const EDE_STALE_ANSWER: u16 = 3;
 /// Extended DNS Error 22, No Reachable Authority (RFC 8914 §4.23).
 pub const EDE_NO_REACHABLE_AUTHORITY: u16 = 22;
 
+/// The EXTRA-TEXT of the EDE 0 (Other) that marks data of an external-scope zone (seed
+/// 003 §16.1 class C).
+pub const EXTERNAL_TEXT: &str = "external";
+
 /// The EXTRA-TEXT of the EDE 0 (Other) that marks contested data on the wire (seed 003
 /// §11.2, §12.2 rule 5), which no registered code covers.
 pub const CONTESTED_TEXT: &str = "contested";
@@ -29,6 +33,8 @@ pub struct Answer {
     pub stale: bool,
     /// Some of the data is contested (seed 003 §11.2, §12.2 rule 5).
     pub contested: bool,
+    /// Some of the data belongs to an external-scope zone (seed 003 §16.1).
+    pub external: bool,
     /// Why, when something went wrong or the answer is stale (RFC 8914).
     pub extended_error: Option<ExtendedError>,
     /// Who said NXDOMAIN, and how much of the authority was asked (seed 003 §12.2
@@ -45,6 +51,7 @@ impl Answer {
             authority: Vec::new(),
             stale: false,
             contested: false,
+            external: false,
             extended_error: Some(ExtendedError::new(info_code, text)),
             nx_metadata: None,
         }
@@ -70,9 +77,15 @@ impl Answer {
             contested: errors
                 .iter()
                 .any(|e| e.info_code == EDE_OTHER && e.text == CONTESTED_TEXT),
+            external: errors
+                .iter()
+                .any(|e| e.info_code == EDE_OTHER && e.text == EXTERNAL_TEXT),
             extended_error: errors
                 .into_iter()
-                .find(|e| !(e.info_code == EDE_OTHER && e.text == CONTESTED_TEXT))
+                .find(|e| {
+                    !(e.info_code == EDE_OTHER
+                        && (e.text == CONTESTED_TEXT || e.text == EXTERNAL_TEXT))
+                })
                 .cloned(),
             nx_metadata: response
                 .edns
@@ -122,6 +135,13 @@ impl Answer {
                     data,
                 });
             }
+            if self.external {
+                edns.options
+                    .push(EdnsOption::ExtendedError(ExtendedError::new(
+                        EDE_OTHER,
+                        EXTERNAL_TEXT,
+                    )));
+            }
             if self.contested {
                 edns.options
                     .push(EdnsOption::ExtendedError(ExtendedError::new(
@@ -153,6 +173,7 @@ mod tests {
             authority: vec![],
             stale: true,
             contested: false,
+            external: false,
             extended_error: Some(ExtendedError::new(EDE_STALE_ANSWER, "")),
             nx_metadata: None,
         };
@@ -173,6 +194,7 @@ mod tests {
         assert_eq!(Answer::from_response(&parsed), answer);
         let contested = Answer {
             contested: true,
+            external: true,
             ..answer.clone()
         };
         let mut query_edns = query.clone();

@@ -15,7 +15,8 @@
 //!   targets and hints, and the name's own addresses (with the HTTPS port when given).
 //! - flags: `stale` and `contested` when any lookup was; `degraded` when a lookup
 //!   failed (SERVFAIL) but others answered; `tofu` whenever an identity is returned, as
-//!   no signature over it is verified yet (trust on first use).
+//!   no signature over it is verified yet (trust on first use); `external` when data
+//!   comes from an external-scope zone (seed 003 §16.1).
 
 use std::net::IpAddr;
 
@@ -97,6 +98,8 @@ pub struct ResolutionFlags {
     pub degraded: bool,
     /// The identity is unverified: trust on first use.
     pub tofu: bool,
+    /// Some data comes from an external-scope zone (seed 003 §16.1 class C).
+    pub external: bool,
 }
 
 /// A resolved name.
@@ -289,6 +292,7 @@ impl Resolution {
             contested: all.clone().any(|a| a.contested),
             degraded: failed > 0,
             tofu: !identity.is_empty(),
+            external: all.clone().any(|a| a.external),
         };
         Ok(Resolution {
             name: presentation(name),

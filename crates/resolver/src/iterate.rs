@@ -34,6 +34,7 @@ use crate::cache::{CacheKey, NegativeInsert, NegativeKind, Rank};
 use crate::classify::{Classified, classify, rrsets};
 use crate::nxmeta::NxMetadata;
 use crate::resolver::Resolver;
+use crate::scope::Policy;
 use crate::servers::TCP_TIMEOUT;
 
 /// The transport of one upstream query.
@@ -109,6 +110,9 @@ struct Frame {
     minimise: Option<usize>,
     /// A server to ask again at once (after TC or an EDNS failure).
     retry: Option<usize>,
+    /// The name is of a local-scope zone and no upstream inside the partition serves it:
+    /// nothing may be asked (seed 003 §16.1 class A).
+    confined: bool,
 }
 
 impl Frame {
@@ -376,6 +380,7 @@ impl Iteration {
             authority: soa.into_iter().collect(),
             stale: false,
             contested: false,
+            external: false,
             extended_error: None,
             nx_metadata: metadata,
         };
@@ -408,7 +413,11 @@ impl Iteration {
             return self.finish(answer);
         };
         match frame.goal {
-            Goal::Client => self.finish(answer),
+            Goal::Client => {
+                let mut answer = answer;
+                r.mark_external(&mut answer);
+                self.finish(answer)
+            }
             Goal::NsAddress => {
                 if let Some(parent) = self.frames.last_mut() {
                     let port = r.config().upstream_port;
@@ -476,6 +485,17 @@ impl Iteration {
             }
             // Every server of this frame failed.
             let failed = self.frames.pop();
+            if failed
+                .as_ref()
+                .is_some_and(|f| f.confined && f.goal == Goal::Client)
+            {
+                return self.fail(
+                    r,
+                    now,
+                    EDE_OTHER,
+                    "local-scope zone: not resolved outside the partition",
+                );
+            }
             if self.frames.is_empty() || failed.is_some_and(|f| f.goal == Goal::Client) {
                 return self.fail(
                     r,
@@ -572,7 +592,11 @@ fn new_frame(r: &Resolver, goal: Goal, qname: Name, qtype: Rtype, now: u64) -> F
         .iter()
         .filter(|f| qname.is_subdomain_of(&f.zone))
         .max_by_key(|f| f.zone.label_count());
+    // Seed 003 §16.1: a local-scope name goes only to upstreams inside the partition.
+    let confined =
+        r.policy(&qname) == Policy::PartitionOnly && !forward.is_some_and(|f| f.in_partition);
     let (zone, servers, unresolved_ns, forwarding) = match forward {
+        _ if confined => (qname.clone(), Vec::new(), Vec::new(), false),
         Some(f) => (f.zone.clone(), servers_at(&f.upstreams), Vec::new(), true),
         None => {
             let (zone, servers, unresolved) = closest_cut(r, &qname, now);
@@ -591,6 +615,7 @@ fn new_frame(r: &Resolver, goal: Goal, qname: Name, qtype: Rtype, now: u64) -> F
         forwarding,
         minimise,
         retry: None,
+        confined,
     }
 }
 
@@ -719,6 +744,7 @@ fn positive_answer(answers: Vec<Record>) -> Answer {
         authority: Vec::new(),
         stale: false,
         contested: false,
+        external: false,
         extended_error: None,
         nx_metadata: None,
     }

@@ -16,6 +16,8 @@
 //!   endpoints, TTL and flags ([`client::Resolution`]).
 //! - [`nxmeta`]: the NXDOMAIN metadata EDNS option (seed 003 §12.2 rule 4).
 //! - [`rate`]: the per-name query-rate detector (seed 003 §15.1 invariant 3).
+//! - [`scope`]: zone scoping (seed 003 §16.1), `_scope` TXT records and the policy
+//!   they give.
 //! - [`Resolver`] with [`Iteration`]: the answer from the cache alone (the hit path,
 //!   memory only), or iterative and forwarding resolution as a state machine the edge
 //!   drives with bytes, round-trip times and timeouts ([`iterate`]); responses are
@@ -40,6 +42,7 @@ pub mod iterate;
 pub mod nxmeta;
 pub mod rate;
 mod resolver;
+pub mod scope;
 pub mod servers;
 
 pub use answer::Answer;

@@ -4,6 +4,9 @@
 //! [`Iteration`] state machine the edge drives over the network.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use lib_dns::message::ExtendedError;
 use lib_dns::rdata::Cname;
@@ -12,6 +15,7 @@ use lib_dns::{Name, RData, Rcode, Record, Rtype};
 use crate::answer::{Answer, EDE_STALE_ANSWER};
 use crate::cache::{Cache, CacheKey, NegativeKind, Rank};
 use crate::iterate::Iteration;
+use crate::scope::{Policy, ScopeTable};
 use crate::servers::{Random, ServerStats};
 
 /// A zone whose names are sent to recursive upstreams instead of being resolved
@@ -22,6 +26,9 @@ pub struct ForwardZone {
     pub zone: Name,
     /// The upstreams, tried in SRTT order with failover.
     pub upstreams: Vec<SocketAddr>,
+    /// The upstreams are inside the local mesh partition, so names of local-scope zones
+    /// may be sent to them (seed 003 §16.1 class A).
+    pub in_partition: bool,
 }
 
 /// Bounds on the work one query may cause, so that no answer can make the resolver
@@ -101,6 +108,8 @@ pub struct Resolver {
     cache: Cache,
     servers: ServerStats,
     random: Random,
+    /// Zone scopes (seed 003 §16.1), replaced whole when the node's zones change.
+    scopes: ArcSwap<ScopeTable>,
 }
 
 impl Resolver {
@@ -111,7 +120,31 @@ impl Resolver {
             cache,
             servers: ServerStats::default(),
             random: Random::default(),
+            scopes: ArcSwap::from_pointee(ScopeTable::default()),
         }
+    }
+
+    /// Replaces the known zone scopes.
+    pub fn set_scopes(&self, scopes: ScopeTable) {
+        self.scopes.store(Arc::new(scopes));
+    }
+
+    /// What the scopes say about `name`.
+    pub fn policy(&self, name: &Name) -> Policy {
+        self.scopes.load().policy(name)
+    }
+
+    /// Marks `answer` external when any of its records belongs to an external-scope
+    /// zone (seed 003 §16.1 class C).
+    pub(crate) fn mark_external(&self, answer: &mut Answer) {
+        let scopes = self.scopes.load();
+        if scopes.is_empty() {
+            return;
+        }
+        answer.external |= answer
+            .answers
+            .iter()
+            .any(|r| scopes.policy(&r.owner) == Policy::External);
     }
 
     /// The configuration.
@@ -154,7 +187,8 @@ impl Resolver {
                 contested |= hit.contested;
                 prefetch |= hit.prefetch;
                 chain.extend(hit.records);
-                let answer = positive(chain, contested, false);
+                let mut answer = positive(chain, contested, false);
+                self.mark_external(&mut answer);
                 return Some(CacheHit { answer, prefetch });
             }
             if qtype != Rtype::CNAME {
@@ -182,6 +216,7 @@ impl Resolver {
                 authority: vec![negative.soa],
                 stale: false,
                 contested,
+                external: false,
                 extended_error: None,
                 nx_metadata: negative.metadata,
             };
@@ -208,7 +243,9 @@ impl Resolver {
                 stale |= hit.stale;
                 contested |= hit.contested;
                 chain.extend(hit.records);
-                return Some(positive(chain, contested, stale));
+                let mut answer = positive(chain, contested, stale);
+                self.mark_external(&mut answer);
+                return Some(answer);
             }
             let alias = CacheKey::new(name.clone(), Rtype::CNAME);
             let hit = self
@@ -231,6 +268,7 @@ fn positive(answers: Vec<Record>, contested: bool, stale: bool) -> Answer {
         authority: Vec::new(),
         stale,
         contested,
+        external: false,
         extended_error: stale.then(|| ExtendedError::new(EDE_STALE_ANSWER, "")),
         nx_metadata: None,
     }

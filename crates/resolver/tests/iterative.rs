@@ -21,6 +21,7 @@ use lib_dns::{Message, RData, Rcode, Record, Rtype};
 use zdns_resolver::answer::{EDE_NO_REACHABLE_AUTHORITY, EDE_STALE_ANSWER};
 use zdns_resolver::cache::Rank;
 use zdns_resolver::nxmeta::Responder;
+use zdns_resolver::scope::{Scope, ScopeTable};
 use zdns_resolver::{CacheKey, ForwardZone, Limits, ResolverConfig, Transport};
 
 fn addrs(answer: &zdns_resolver::Answer) -> Vec<Ipv4Addr> {
@@ -322,6 +323,7 @@ fn forwarding_with_failover() {
         forward_zones: vec![ForwardZone {
             zone: name("example.test."),
             upstreams: vec![addr(9), addr(3)],
+            in_partition: false,
         }],
         ..config()
     });
@@ -554,4 +556,63 @@ fn query_budget_bounds_work() {
     let answer = net.resolve(&r, "host.glueless.test.", Rtype::A, T0);
     assert_eq!(answer.rcode, Rcode::SERVFAIL);
     assert_eq!(net.sent.len(), 3);
+}
+
+// ---- zone scoping (seed 003 §16.1) ----
+
+#[test]
+fn local_scope_names_never_leave_the_partition() {
+    let r = resolver(config());
+    r.set_scopes(ScopeTable::new([(name("example.test."), Scope::Local)]));
+    let mut net = Net::hierarchy();
+    let answer = net.resolve(&r, "www.example.test.", Rtype::A, T0);
+    assert_eq!(answer.rcode, Rcode::SERVFAIL);
+    assert!(net.sent.is_empty(), "asked {:?}", net.questions());
+    assert!(answer.extended_error.unwrap().text.contains("local-scope"));
+    // A CNAME from elsewhere into the local zone stops there as well.
+    let r = resolver(config());
+    r.set_scopes(ScopeTable::new([(name("example.other."), Scope::Local)]));
+    let answer = net.resolve(&r, "ext.example.test.", Rtype::A, T0);
+    assert_eq!(answer.rcode, Rcode::SERVFAIL);
+    assert!(
+        net.questions()
+            .iter()
+            .all(|q| !q.1.ends_with("example.other."))
+    );
+}
+
+#[test]
+fn local_scope_names_go_to_forwarders_inside_the_partition() {
+    let r = resolver(ResolverConfig {
+        forward_zones: vec![ForwardZone {
+            zone: name("example.test."),
+            upstreams: vec![addr(3)],
+            in_partition: true,
+        }],
+        ..config()
+    });
+    r.set_scopes(ScopeTable::new([(name("example.test."), Scope::Local)]));
+    let mut net = Net::hierarchy();
+    let answer = net.resolve(&r, "www.example.test.", Rtype::A, T0);
+    assert_eq!(addrs(&answer).len(), 2);
+    assert!(net.sent.iter().all(|t| t.server == addr(3)));
+}
+
+#[test]
+fn external_scope_answers_are_marked() {
+    let r = resolver(config());
+    r.set_scopes(ScopeTable::new([(name("other."), Scope::External)]));
+    let mut net = Net::hierarchy();
+    let answer = net.resolve(&r, "www.example.other.", Rtype::A, T0);
+    assert_eq!(addrs(&answer).len(), 1);
+    assert!(answer.external);
+    let cached = net.resolve(&r, "www.example.other.", Rtype::A, T0 + 1);
+    assert!(cached.external, "marked on the hit path too");
+    // A chain that ends outside is marked; one that stays inside is not.
+    assert!(net.resolve(&r, "ext.example.test.", Rtype::A, T0).external);
+    assert!(!net.resolve(&r, "www.example.test.", Rtype::A, T0).external);
+    let mut query = Message::query(1, name("www.example.other."), Rtype::A);
+    query.edns = Some(Default::default());
+    let wire = answer.to_response(&query, 1232).to_wire(1232).unwrap();
+    assert!(zdns_resolver::Answer::from_response(&Message::parse(&wire).unwrap()).external);
 }

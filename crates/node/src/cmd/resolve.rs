@@ -154,7 +154,7 @@ fn summary(body: &str) -> Option<String> {
         out.push_str(&format!("  protocols: {}\n", protocols.join(", ")));
     }
     let set = v.get("flags")?;
-    let flags: Vec<&str> = ["stale", "contested", "degraded", "tofu"]
+    let flags: Vec<&str> = ["stale", "contested", "degraded", "tofu", "external"]
         .into_iter()
         .filter(|f| set.get(*f).and_then(|x| x.as_bool()) == Some(true))
         .collect();

@@ -81,9 +81,13 @@ impl Node {
     fn install(&self, zones: &ZoneSet) {
         let zone_list = zones.to_zones();
         let origins = zone_list.iter().map(|z| z.origin().clone()).collect();
+        let scopes = zone_list
+            .iter()
+            .flat_map(|z| zdns_resolver::scope::scopes_in(z.records()))
+            .collect();
         let auth = build_answerer(zone_list);
         let answerer = match &self.recursor {
-            Some(recursor) => recursor.wrap(auth, origins),
+            Some(recursor) => recursor.wrap(auth, origins, scopes),
             None => auth,
         };
         self.answerer.store(Arc::new(answerer));

@@ -171,6 +171,7 @@ struct JsonFlags {
     contested: bool,
     degraded: bool,
     tofu: bool,
+    external: bool,
 }
 
 /// The JSON of seed 003 §5.4 step 3, with the flags of §14.2.
@@ -200,6 +201,7 @@ pub fn to_json(r: &Resolution) -> String {
             contested: r.flags.contested,
             degraded: r.flags.degraded,
             tofu: r.flags.tofu,
+            external: r.flags.external,
         },
     };
     serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_owned())

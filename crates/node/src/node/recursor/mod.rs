@@ -33,6 +33,7 @@ use tokio::runtime::Runtime;
 use zdns_auth::{Answerer, Outcome, QueryContext, Transport};
 use zdns_resolver::answer::EDE_OTHER;
 use zdns_resolver::rate::RateDetector;
+use zdns_resolver::scope::{Policy, Scope, ScopeTable};
 use zdns_resolver::{Answer, Cache, CacheConfig, ForwardZone, Resolver, ResolverConfig};
 
 use l2::{DiskCache, SAVE_INTERVAL};
@@ -84,6 +85,8 @@ pub struct Recursor {
     metrics: Arc<RecursorMetrics>,
     /// The L2 cache, once attached.
     disk: OnceLock<DiskCache>,
+    /// Scopes given by the configuration (forward zones).
+    configured_scopes: Vec<(Name, Scope)>,
 }
 
 impl Recursor {
@@ -106,9 +109,15 @@ impl Recursor {
                 Ok(ForwardZone {
                     zone,
                     upstreams: f.upstreams.clone(),
+                    in_partition: f.scope == Some(Scope::Local),
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let configured_scopes = forward_zones
+            .iter()
+            .zip(&settings.forward)
+            .filter_map(|(f, s)| s.scope.map(|scope| (f.zone.clone(), scope)))
+            .collect();
         let config = ResolverConfig {
             root_hints: settings.root_hints.clone(),
             forward_zones,
@@ -129,6 +138,7 @@ impl Recursor {
             rates: RateDetector::default(),
             metrics: Arc::default(),
             disk: OnceLock::new(),
+            configured_scopes,
         }))
     }
 
@@ -157,12 +167,20 @@ impl Recursor {
         Ok(restored)
     }
 
-    /// Writes the cache to the L2 database (if attached). Returns how many RRsets.
+    /// Writes the cache to the L2 database (if attached), leaving out data of
+    /// external-scope zones, which is not kept as mesh data (seed 003 §16.1). Returns
+    /// how many RRsets were written.
     pub fn save(&self) -> Result<usize, String> {
-        match self.disk.get() {
-            Some(disk) => disk.save(&self.resolver.cache().snapshot(now())),
-            None => Ok(0),
-        }
+        let Some(disk) = self.disk.get() else {
+            return Ok(0);
+        };
+        let mut snapshot = self.resolver.cache().snapshot(now());
+        snapshot.retain(|s| {
+            s.records
+                .first()
+                .is_some_and(|r| self.resolver.policy(&r.owner) != Policy::External)
+        });
+        disk.save(&snapshot)
     }
 
     /// Adds the resolver's metrics to `registry`.
@@ -182,7 +200,16 @@ impl Recursor {
     }
 
     /// The answerer to install: recursion in front of `auth`, which serves `zones`.
-    pub fn wrap(self: &Arc<Self>, auth: Arc<dyn Answerer>, zones: Vec<Name>) -> Arc<dyn Answerer> {
+    /// `scopes` are the scopes the zones declare in `_scope` TXT records; with those of
+    /// the configuration they replace the resolver's.
+    pub fn wrap(
+        self: &Arc<Self>,
+        auth: Arc<dyn Answerer>,
+        zones: Vec<Name>,
+        scopes: Vec<(Name, Scope)>,
+    ) -> Arc<dyn Answerer> {
+        let table = self.configured_scopes.iter().cloned().chain(scopes);
+        self.resolver.set_scopes(ScopeTable::new(table));
         Arc::new(RecursiveAnswerer {
             auth,
             zones,

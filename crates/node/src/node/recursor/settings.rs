@@ -8,6 +8,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use serde::Deserialize;
+use zdns_resolver::scope::Scope;
 
 /// The IPv4 addresses of the root servers a–m (IANA root hints, 2023 and later).
 pub const IANA_ROOT_HINTS: [&str; 13] = [
@@ -47,6 +48,7 @@ pub struct ResolverFile {
 struct ForwardFile {
     zone: String,
     upstreams: Vec<SocketAddr>,
+    scope: Option<String>,
 }
 
 /// A network in CIDR form: clients inside may ask for recursion.
@@ -109,6 +111,9 @@ pub struct ForwardSettings {
     pub zone: String,
     /// Its upstreams.
     pub upstreams: Vec<SocketAddr>,
+    /// The zone's scope (seed 003 §16.1), when configured; `local` also says the
+    /// upstreams are inside the partition.
+    pub scope: Option<Scope>,
 }
 
 /// The resolver's settings after defaults.
@@ -169,11 +174,20 @@ impl ResolverSettings {
             forward: file
                 .forward
                 .into_iter()
-                .map(|f| ForwardSettings {
-                    zone: f.zone,
-                    upstreams: f.upstreams,
+                .map(|f| {
+                    let scope = match &f.scope {
+                        Some(text) => Some(Scope::parse(&format!("class={text}")).ok_or_else(
+                            || format!("resolver.forward `{}`: scope `{text}` is not local, federated or external", f.zone),
+                        )?),
+                        None => None,
+                    };
+                    Ok(ForwardSettings {
+                        zone: f.zone,
+                        upstreams: f.upstreams,
+                        scope,
+                    })
                 })
-                .collect(),
+                .collect::<Result<Vec<_>, String>>()?,
         })
     }
 }
@@ -196,6 +210,18 @@ mod tests {
         assert!(all.contains("8.8.8.8".parse().unwrap()));
         assert!(Network::parse("10.0.0.0/33").is_err());
         assert!(Network::parse("nonsense/8").is_err());
+    }
+
+    #[test]
+    fn forward_zone_scopes() {
+        let text =
+            "[[forward]]\nzone = \"venue.\"\nupstreams = [\"127.0.0.1:53\"]\nscope = \"local\"\n";
+        let file: ResolverFile = toml::from_str(text).unwrap();
+        let s = ResolverSettings::from_file(Some(file), false).unwrap();
+        assert_eq!(s.forward[0].scope, Some(Scope::Local));
+        let bad: ResolverFile = toml::from_str(&text.replace("local", "galactic")).unwrap();
+        let err = ResolverSettings::from_file(Some(bad), false).unwrap_err();
+        assert!(err.contains("galactic"), "{err}");
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn auth_only() -> Arc<dyn Answerer> {
 fn cache_hit_never_touches_the_transport() {
     let counting = Arc::new(Counting::default());
     let recursor = Recursor::with_upstream(&settings(), Arc::new(counting.clone())).unwrap();
-    let answerer = recursor.wrap(auth_only(), Vec::new());
+    let answerer = recursor.wrap(auth_only(), Vec::new(), Vec::new());
     let owner = Name::parse("www.example.test.").unwrap();
     recursor.resolver.cache().insert(
         vec![Record::new(owner, 300, A(Ipv4Addr::new(192, 0, 2, 1)))],
@@ -94,7 +94,7 @@ fn recursion_only_for_allowed_clients_rd_and_names_outside_the_zones() {
     let counting = Arc::new(Counting::default());
     let recursor = Recursor::with_upstream(&settings(), Arc::new(counting.clone())).unwrap();
     let zones = vec![Name::parse("example.test.").unwrap()];
-    let answerer = recursor.wrap(auth_only(), zones);
+    let answerer = recursor.wrap(auth_only(), zones, Vec::new());
     // Not on the allow list: the authoritative answer (REFUSED, no zone here).
     let (_, reply) = ask(
         &*answerer,
@@ -138,7 +138,7 @@ fn udp_miss_is_deferred_and_answered_from_the_listener_socket() {
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     recursor.set_udp_replies(vec![listener.try_clone().unwrap()]);
-    let answerer = recursor.wrap(auth_only(), Vec::new());
+    let answerer = recursor.wrap(auth_only(), Vec::new(), Vec::new());
     let mut q = Message::query(4242, Name::parse("miss.example.test.").unwrap(), Rtype::A);
     q.flags.rd = true;
     let mut out = Vec::new();
@@ -163,7 +163,7 @@ fn udp_miss_is_deferred_and_answered_from_the_listener_socket() {
 fn hot_names_are_counted_and_metrics_encoded() {
     let counting = Arc::new(Counting::default());
     let recursor = Recursor::with_upstream(&settings(), Arc::new(counting)).unwrap();
-    let answerer = recursor.wrap(auth_only(), Vec::new());
+    let answerer = recursor.wrap(auth_only(), Vec::new(), Vec::new());
     let owner = Name::parse("hot.example.test.").unwrap();
     recursor.resolver.cache().insert(
         vec![Record::new(owner, 300, A(Ipv4Addr::new(192, 0, 2, 1)))],
@@ -191,4 +191,28 @@ fn hot_names_are_counted_and_metrics_encoded() {
     );
     assert!(text.contains("zdns_resolver_cache_rrsets 1"), "{text}");
     assert!(text.contains("zdns_resolver_hot_names_total"), "{text}");
+}
+
+#[test]
+fn local_scope_from_the_zones_keeps_names_in_the_partition() {
+    let counting = Arc::new(Counting::default());
+    let recursor = Recursor::with_upstream(&settings(), Arc::new(counting.clone())).unwrap();
+    let zone_scopes = zdns_resolver::scope::scopes_in(&[Record::new(
+        Name::parse("_scope.venue.test.").unwrap(),
+        300,
+        lib_dns::rdata::Txt::new(&["class=local"]).unwrap(),
+    )]);
+    let answerer = recursor.wrap(auth_only(), Vec::new(), zone_scopes);
+    let (_, reply) = ask(
+        &*answerer,
+        "printer.venue.test.",
+        true,
+        &ctx([127, 0, 0, 1], Transport::Stream),
+    );
+    assert_eq!(reply.unwrap().rcode, Rcode::SERVFAIL);
+    assert_eq!(
+        counting.0.load(Ordering::SeqCst),
+        0,
+        "a local-scope name was sent upstream"
+    );
 }
