@@ -753,6 +753,20 @@ impl ZoneTree {
         out
     }
 
+    /// The records of type `rtype` at the owners whose lowercase wire name passes
+    /// `owner` (decoding only those: for finding, say, every `_scope` TXT record).
+    pub fn records_where(&self, rtype: Rtype, owner: impl Fn(&[u8]) -> bool) -> Vec<Record> {
+        let mut out = Vec::new();
+        for i in 0..to_u32(self.nodes.len()).unwrap_or(u32::MAX) {
+            if let Some(set) = self.rrset(i, rtype)
+                && owner(self.node_name(i))
+            {
+                out.extend(self.decoded(&self.node_owner(i), &set));
+            }
+        }
+        out
+    }
+
     /// The zone's SOA record.
     pub fn soa(&self) -> Option<Record> {
         let set = self.rrset(0, Rtype::SOA)?;

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use zdns_auth::acl::{Acl, Prefix, Rule};
 use zdns_transport::tls::MinVersion;
 
+use crate::node::recursor::settings::{ResolverFile, ResolverSettings};
+
 /// The bundled example zone served by `zdns serve` with no zone configured (seed 003 §5.3).
 pub const EMBEDDED_ZONE: &str = include_str!("../../../zones/sovereign.zone");
 /// The origin of [`EMBEDDED_ZONE`].
@@ -41,6 +43,7 @@ struct FileConfig {
     zone: Vec<ZoneFileConfig>,
     #[serde(default)]
     key: Vec<KeyFileConfig>,
+    resolver: Option<ResolverFile>,
 }
 
 /// One `[[key]]` entry: a TSIG key given inline or read from a BIND key file.
@@ -308,6 +311,8 @@ pub struct Settings {
     pub zones: Vec<ZoneConfig>,
     /// TSIG keys (RFC 8945) for transfers, updates and notifies.
     pub keys: Vec<TsigKey>,
+    /// Recursion for names outside the zones.
+    pub resolver: ResolverSettings,
 }
 
 /// The command-line flags that override the file.
@@ -400,6 +405,7 @@ impl Overrides {
             tls,
             zones,
             keys,
+            resolver: ResolverSettings::from_file(file.resolver, self.config.is_none())?,
         })
     }
 }

@@ -28,6 +28,11 @@ enum Command {
     Reload(cmd::reload::ReloadArgs),
     /// Send a DNS query and print the answer the way dig does.
     Query(cmd::query::QueryArgs),
+    /// Resolve a name into identity, endpoints, TTL and flags (through a running node).
+    Resolve(cmd::resolve::ResolveArgs),
+    /// Manage a running node's resolver (negative cache).
+    #[command(subcommand)]
+    Resolver(cmd::resolve::ResolverCommand),
     /// Check and format zone files.
     #[command(subcommand)]
     Zone(cmd::zone::ZoneCommand),
@@ -44,6 +49,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Reload(a) => cmd::reload::run(a),
         Command::Query(a) => cmd::query::run(a),
+        Command::Resolve(a) => cmd::resolve::run(a),
+        Command::Resolver(c) => cmd::resolve::run_resolver(c),
         Command::Zone(c) => cmd::zone::run(c),
         Command::Decode(a) => cmd::decode::run(a),
         Command::Ct(c) => cmd::ct::run(c),

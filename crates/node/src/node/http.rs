@@ -27,11 +27,22 @@ pub async fn serve(
     node: Arc<Node>,
     ct: Option<Arc<zdns_ct::log::Log>>,
 ) -> std::io::Result<()> {
-    let registry = Arc::new(node.metrics.registry());
+    let mut registry = node.metrics.registry();
+    if let Some(recursor) = &node.recursor {
+        recursor.register_metrics(&mut registry);
+    }
+    let registry = Arc::new(registry);
     let mut app = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/reload", post(reload))
-        .with_state(AppState { node, registry });
+        .with_state(AppState {
+            node: Arc::clone(&node),
+            registry,
+        })
+        .merge(super::recursor::api::router(
+            Arc::clone(&node.answerer),
+            node.recursor.clone(),
+        ));
     if let Some(log) = ct {
         app = app.merge(zdns_ct::http::router(log));
     }

@@ -5,6 +5,7 @@ pub mod answerer;
 mod encrypted;
 mod http;
 pub mod metrics;
+pub mod recursor;
 mod tcp;
 mod udp;
 pub mod zonectl;
@@ -23,6 +24,9 @@ use metrics::Metrics;
 use zonectl::ZoneControl;
 use zones::LoadError;
 
+/// The resolver's L2 cache file, under the data directory.
+const RESOLVER_CACHE_FILE: &str = "resolver-cache.redb";
+
 /// The answerer every listener uses, replaced as a whole on reload: a query sees the
 /// old zones or the new ones, never a mix.
 pub type SharedAnswerer = Arc<ArcSwap<Arc<dyn Answerer>>>;
@@ -34,6 +38,13 @@ pub struct Node {
     control: Arc<ZoneControl>,
     metrics: Arc<Metrics>,
     encrypted: Arc<encrypted::Encrypted>,
+    /// The authoritative core (its catalog is zone control's to swap).
+    auth: Arc<zdns_auth::AuthServer>,
+    /// What the listeners answer with: the authoritative core, or recursion in front
+    /// of it.
+    answerer: SharedAnswerer,
+    /// Recursion for names outside the zones, when enabled; kept across reloads.
+    recursor: Option<Arc<recursor::Recursor>>,
 }
 
 impl Node {
@@ -66,6 +77,7 @@ impl Node {
         }
         let tls = self.encrypted.reload(&settings);
         let errors = self.control.configure(&settings.zones, &settings.keys);
+        self.install();
         self.log_zones();
         let mut problems = Vec::new();
         if !errors.is_empty() {
@@ -98,6 +110,20 @@ impl Node {
             }
         }
     }
+
+    /// Makes the listeners answer with the authoritative core, behind recursion for
+    /// names outside the configured zones when the resolver is on.
+    fn install(&self) {
+        let auth = Arc::clone(&self.auth) as Arc<dyn Answerer>;
+        let answerer = match &self.recursor {
+            Some(recursor) => {
+                let scopes = zdns_resolver::scope::scopes_in(&self.control.scope_records());
+                recursor.wrap(auth, self.control.origins(), scopes)
+            }
+            None => auth,
+        };
+        self.answerer.store(Arc::new(answerer));
+    }
 }
 
 /// Whether the parts of the settings that need a restart are unchanged.
@@ -108,6 +134,7 @@ fn same_listeners(a: &Settings, b: &Settings) -> bool {
         && a.tcp == b.tcp
         && a.data_dir == b.data_dir
         && a.tls.same_listeners(&b.tls)
+        && a.resolver == b.resolver
 }
 
 /// One line per problem, each zone's lines prefixed by its origin.
@@ -169,7 +196,7 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
     let answerer: SharedAnswerer =
         Arc::new(ArcSwap::from_pointee(Arc::clone(&auth) as Arc<dyn Answerer>));
     let control = Arc::new(ZoneControl::new(
-        auth,
+        Arc::clone(&auth),
         settings.data_dir.clone(),
         Arc::clone(&metrics),
         runtime.handle().clone(),
@@ -182,13 +209,21 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
         tracing::warn!("no zones configured: every query will be refused");
     }
     let encrypted = Arc::new(encrypted::Encrypted::new(&settings)?);
+    let recursor = match settings.resolver.enabled {
+        true => Some(recursor::Recursor::new(&settings.resolver)?),
+        false => None,
+    };
     let node = Arc::new(Node {
         overrides,
         running: settings.clone(),
         control: Arc::clone(&control),
         metrics: Arc::clone(&metrics),
         encrypted: Arc::clone(&encrypted),
+        auth: Arc::clone(&auth),
+        answerer: Arc::clone(&answerer),
+        recursor: recursor.clone(),
     });
+    node.install();
     node.log_zones();
 
     let mut udp_sockets = Vec::new();
@@ -196,6 +231,23 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
         let sockets = udp::bind(*addr, settings.threads)
             .map_err(|e| format!("cannot listen on UDP {addr}: {e}"))?;
         udp_sockets.push(sockets);
+    }
+    if let Some(recursor) = &recursor {
+        // Deferred recursive answers leave from the listeners' own addresses.
+        let replies = udp_sockets
+            .iter()
+            .filter_map(|s| s.first().and_then(|s| s.try_clone().ok()))
+            .collect();
+        recursor.set_udp_replies(replies);
+        match recursor.attach_disk(&settings.data_dir.join(RESOLVER_CACHE_FILE)) {
+            Ok(restored) => tracing::info!(restored, "resolver cache loaded from disk"),
+            Err(e) => tracing::warn!(error = %e, "resolver cache on disk not used"),
+        }
+        tracing::info!(
+            root_hints = settings.resolver.root_hints.len(),
+            forward_zones = settings.resolver.forward.len(),
+            "recursion for names outside the zones"
+        );
     }
     runtime.block_on(async move {
         let mut tcp_listeners = Vec::new();
@@ -252,6 +304,13 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
             }
         }
         tracing::info!("shutting down");
+        if let Some(recursor) = recursor {
+            match tokio::task::spawn_blocking(move || recursor.save()).await {
+                Ok(Ok(saved)) => tracing::info!(saved, "resolver cache saved"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "resolver cache not saved"),
+                Err(e) => tracing::warn!(error = %e, "resolver cache not saved"),
+            }
+        }
         Ok(())
     })
 }

@@ -244,6 +244,36 @@ impl ZoneControl {
             .len()
     }
 
+    /// The origins of the configured zones.
+    pub fn origins(&self) -> Vec<Name> {
+        self.zones
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Every `_scope` TXT record of the served zones (seed 003 §16.1), for the
+    /// resolver's scope table.
+    pub fn scope_records(&self) -> Vec<lib_dns::record::Record> {
+        let served: Vec<_> = self
+            .zones
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter_map(|e| e.lock().data.as_ref().map(|d| Arc::clone(&d.served)))
+            .collect();
+        served
+            .iter()
+            .flat_map(|z| {
+                z.tree().records_where(Rtype::TXT, |wire| {
+                    wire.first() == Some(&6) && wire.get(1..7) == Some(&b"_scope"[..])
+                })
+            })
+            .collect()
+    }
+
     /// The zone whose apex is `name`.
     fn find(&self, name: &Name) -> Option<Arc<ZoneEntry>> {
         self.zones

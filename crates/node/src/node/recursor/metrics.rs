@@ -1,0 +1,104 @@
+//! The resolver's Prometheus metrics: what answered (cache, resolution, stale data),
+//! failures, upstream queries, names queried too often (seed 003 §15.1 invariant 3), and
+//! the cache's size, collected on scrape.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use zdns_resolver::Resolver;
+
+/// The resolver's counters.
+#[derive(Debug, Default)]
+pub struct RecursorMetrics {
+    /// Answered from the cache alone.
+    pub cache_hits: AtomicU64,
+    /// Answered after resolving upstream.
+    pub resolved: AtomicU64,
+    /// Answered with stale data (RFC 8767).
+    pub stale: AtomicU64,
+    /// Answered SERVFAIL.
+    pub servfail: AtomicU64,
+    /// Queries sent upstream.
+    pub upstream_queries: AtomicU64,
+    /// Times a name went above 10 queries in a second.
+    pub hot_names: AtomicU64,
+}
+
+impl RecursorMetrics {
+    /// Adds one to `counter`.
+    pub fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The metrics with the resolver whose cache sizes are reported.
+#[derive(Debug)]
+pub struct Collected {
+    /// The counters.
+    pub metrics: Arc<RecursorMetrics>,
+    /// The resolver.
+    pub resolver: Arc<Resolver>,
+}
+
+impl Collector for Collected {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let m = &self.metrics;
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        {
+            let mut family = encoder.encode_descriptor(
+                "zdns_resolver_answers",
+                "Recursive answers by where they came from",
+                None,
+                ConstCounter::new(0u64).metric_type(),
+            )?;
+            for (source, n) in [
+                ("cache", load(&m.cache_hits)),
+                ("resolution", load(&m.resolved)),
+                ("stale", load(&m.stale)),
+                ("servfail", load(&m.servfail)),
+            ] {
+                ConstCounter::new(n).encode(family.encode_family(&[("source", source)])?)?;
+            }
+        }
+        for (name, help, n) in [
+            (
+                "zdns_resolver_upstream_queries",
+                "Queries sent to upstream servers",
+                load(&m.upstream_queries),
+            ),
+            (
+                "zdns_resolver_hot_names",
+                "Times one name was asked more than 10 times in a second (seed 003 §15.1)",
+                load(&m.hot_names),
+            ),
+        ] {
+            ConstCounter::new(n).encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                ConstCounter::new(0u64).metric_type(),
+            )?)?;
+        }
+        let cache = self.resolver.cache();
+        for (name, help, n) in [
+            (
+                "zdns_resolver_cache_rrsets",
+                "Positive RRsets held in the resolver cache (fresh and stale)",
+                cache.positive_len(),
+            ),
+            (
+                "zdns_resolver_negative_entries",
+                "Entries held in the negative cache (at most 1000)",
+                cache.negative_len(),
+            ),
+        ] {
+            let gauge = ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX));
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}

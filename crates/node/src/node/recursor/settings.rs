@@ -1,0 +1,241 @@
+//! The `[resolver]` table of the config file and what it becomes.
+//!
+//! Recursion is on in the embedded default (no config file): names outside the node's
+//! zones are resolved from the IANA root servers for clients on loopback. With a config
+//! file it is on only when the file has a `[resolver]` table (and `enabled` is not
+//! false), so an authoritative-only configuration stays authoritative-only.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Deserialize;
+use zdns_resolver::scope::Scope;
+
+/// The IPv4 addresses of the root servers a–m (IANA root hints, 2023 and later).
+pub const IANA_ROOT_HINTS: [&str; 13] = [
+    "198.41.0.4:53",
+    "170.247.170.2:53",
+    "192.33.4.12:53",
+    "199.7.91.13:53",
+    "192.203.230.10:53",
+    "192.5.5.241:53",
+    "192.112.36.4:53",
+    "198.97.190.53:53",
+    "192.36.148.17:53",
+    "192.58.128.30:53",
+    "193.0.14.129:53",
+    "199.7.83.42:53",
+    "202.12.27.33:53",
+];
+
+/// The `[resolver]` table as written (every key optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolverFile {
+    enabled: Option<bool>,
+    root_hints: Option<Vec<SocketAddr>>,
+    allow: Option<Vec<String>>,
+    qname_minimisation: Option<bool>,
+    upstream_port: Option<u16>,
+    max_cache_rrsets: Option<usize>,
+    max_stale_serve_time_s: Option<u64>,
+    #[serde(default)]
+    forward: Vec<ForwardFile>,
+}
+
+/// One `[[resolver.forward]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForwardFile {
+    zone: String,
+    upstreams: Vec<SocketAddr>,
+    scope: Option<String>,
+}
+
+/// A network in CIDR form: clients inside may ask for recursion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// Parses `ADDR/PREFIX` (or a bare address, a single host).
+    pub fn parse(text: &str) -> Result<Network, String> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("resolver.allow: `{text}` is not an address"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|&p| p <= max)
+                .ok_or_else(|| format!("resolver.allow: bad prefix length in `{text}`"))?,
+            None => max,
+        };
+        Ok(Network { addr, prefix })
+    }
+
+    /// Whether `ip` is inside (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A forward zone as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardSettings {
+    /// The zone (names at or below it are forwarded).
+    pub zone: String,
+    /// Its upstreams.
+    pub upstreams: Vec<SocketAddr>,
+    /// The zone's scope (seed 003 §16.1), when configured; `local` also says the
+    /// upstreams are inside the partition.
+    pub scope: Option<Scope>,
+}
+
+/// The resolver's settings after defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolverSettings {
+    /// Whether the node recurses at all.
+    pub enabled: bool,
+    /// Root server addresses.
+    pub root_hints: Vec<SocketAddr>,
+    /// Clients that may ask for recursion; others get the authoritative answer (REFUSED
+    /// outside the node's zones).
+    pub allow: Vec<Network>,
+    /// QNAME minimisation (RFC 9156).
+    pub qname_minimisation: bool,
+    /// The port of name servers learned from referrals (53 except in tests).
+    pub upstream_port: u16,
+    /// The positive cache's size bound in RRsets.
+    pub max_cache_rrsets: usize,
+    /// How long expired data may be served when upstreams fail (seconds).
+    pub max_stale_serve_time: u64,
+    /// Forward zones.
+    pub forward: Vec<ForwardSettings>,
+}
+
+impl ResolverSettings {
+    /// The settings for the `[resolver]` table `file`, or for its absence. `embedded`
+    /// says whether the node runs without a config file.
+    pub fn from_file(file: Option<ResolverFile>, embedded: bool) -> Result<Self, String> {
+        let enabled_default = embedded || file.is_some();
+        let file = file.unwrap_or_default();
+        let allow = file
+            .allow
+            .unwrap_or_else(|| vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()])
+            .iter()
+            .map(|text| Network::parse(text))
+            .collect::<Result<Vec<_>, _>>()?;
+        let root_hints = match file.root_hints {
+            Some(hints) => hints,
+            None => IANA_ROOT_HINTS
+                .iter()
+                .filter_map(|h| h.parse().ok())
+                .collect(),
+        };
+        let enabled = file.enabled.unwrap_or(enabled_default);
+        if enabled && root_hints.is_empty() && file.forward.is_empty() {
+            return Err("resolver: no root hints and no forward zones".to_owned());
+        }
+        Ok(ResolverSettings {
+            enabled,
+            root_hints,
+            allow,
+            qname_minimisation: file.qname_minimisation.unwrap_or(true),
+            upstream_port: file.upstream_port.unwrap_or(53),
+            max_cache_rrsets: file.max_cache_rrsets.unwrap_or(200_000),
+            max_stale_serve_time: file
+                .max_stale_serve_time_s
+                .unwrap_or(zdns_resolver::cache::DEFAULT_MAX_STALE_SERVE_TIME),
+            forward: file
+                .forward
+                .into_iter()
+                .map(|f| {
+                    let scope = match &f.scope {
+                        Some(text) => Some(Scope::parse(&format!("class={text}")).ok_or_else(
+                            || format!("resolver.forward `{}`: scope `{text}` is not local, federated or external", f.zone),
+                        )?),
+                        None => None,
+                    };
+                    Ok(ForwardSettings {
+                        zone: f.zone,
+                        upstreams: f.upstreams,
+                        scope,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks() {
+        let lo = Network::parse("127.0.0.0/8").unwrap();
+        assert!(lo.contains("127.1.2.3".parse().unwrap()));
+        assert!(lo.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!lo.contains("128.0.0.1".parse().unwrap()));
+        assert!(!lo.contains("::1".parse().unwrap()));
+        let host = Network::parse("::1").unwrap();
+        assert!(host.contains("::1".parse().unwrap()));
+        assert!(!host.contains("::2".parse().unwrap()));
+        let all = Network::parse("0.0.0.0/0").unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        assert!(Network::parse("10.0.0.0/33").is_err());
+        assert!(Network::parse("nonsense/8").is_err());
+    }
+
+    #[test]
+    fn forward_zone_scopes() {
+        let text =
+            "[[forward]]\nzone = \"venue.\"\nupstreams = [\"127.0.0.1:53\"]\nscope = \"local\"\n";
+        let file: ResolverFile = toml::from_str(text).unwrap();
+        let s = ResolverSettings::from_file(Some(file), false).unwrap();
+        assert_eq!(s.forward[0].scope, Some(Scope::Local));
+        let bad: ResolverFile = toml::from_str(&text.replace("local", "galactic")).unwrap();
+        let err = ResolverSettings::from_file(Some(bad), false).unwrap_err();
+        assert!(err.contains("galactic"), "{err}");
+    }
+
+    #[test]
+    fn defaults() {
+        let embedded = ResolverSettings::from_file(None, true).unwrap();
+        assert!(embedded.enabled);
+        assert_eq!(embedded.root_hints.len(), 13);
+        let with_file = ResolverSettings::from_file(None, false).unwrap();
+        assert!(
+            !with_file.enabled,
+            "a config file without [resolver] does not recurse"
+        );
+        let table = ResolverSettings::from_file(Some(ResolverFile::default()), false).unwrap();
+        assert!(table.enabled);
+        assert_eq!(table.max_stale_serve_time, 7 * 24 * 3600);
+    }
+}
