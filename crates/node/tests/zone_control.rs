@@ -1,7 +1,7 @@
 //! Zone transfers, dynamic updates, NOTIFY and secondaries, end to end with the real
 //! binary and with peers no one here wrote: `dig` and `kdig` transfer (AXFR, IXFR,
-//! TSIG), `nsupdate` and `knsupdate` update, Knot runs as our secondary and as our
-//! primary. And a crash test: UPDATEs while the server is killed with SIGKILL at random
+//! TSIG), `nsupdate` and `knsupdate` update, Knot and NSD run as our secondaries, Knot as
+//! our primary. And a crash test: UPDATEs while the server is killed with SIGKILL at random
 //! points; every acknowledged update must be there after the restart.
 #![allow(
     clippy::unwrap_used,
@@ -338,6 +338,64 @@ fn knot_is_our_secondary_and_follows_our_updates() {
     server.wait_metric(
         "zdns_zone_operations_total{operation=\"notify_out\",result=\"acknowledged\"} 1",
     );
+}
+
+#[test]
+fn nsd_is_our_secondary_and_follows_our_updates() {
+    let (Some(nsd), Some(_)) = (
+        peer("nsd secondary", &["nsd"]),
+        peer("nsd secondary", &["nsupdate"]),
+    ) else {
+        return;
+    };
+    let nsd_port = free_port();
+    let server = start_with_zone(&primary_config(&format!(
+        "notify = [{{ address = \"127.0.0.1:{nsd_port}\", key = \"xfr.\" }}]\n"
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let conf = format!(
+        "server:\n  ip-address: 127.0.0.1@{nsd_port}\n  port: {nsd_port}\n  username: \"\"\n  \
+         chroot: \"\"\n  zonesdir: \"{d}\"\n  database: \"\"\n  pidfile: \"{d}/nsd.pid\"\n  \
+         xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  \
+         xfrdir: \"{d}\"\n  logfile: \"{d}/log\"\n  verbosity: 2\n\
+         remote-control:\n  control-enable: no\n\
+         key:\n  name: \"xfr.\"\n  algorithm: hmac-sha256\n  secret: \"{}\"\n\
+         zone:\n  name: \"example.\"\n  zonefile: \"example.zone\"\n  \
+         request-xfr: {} xfr.\n  allow-notify: 127.0.0.1 xfr.\n",
+        secret(1),
+        server.dns.to_string().replace(':', "@"),
+    );
+    std::fs::write(dir.path().join("nsd.conf"), conf).unwrap();
+    let mut child = Command::new(&nsd)
+        .args(["-d", "-c"])
+        .arg(dir.path().join("nsd.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let nsd_addr = SocketAddr::from(([127, 0, 0, 1], nsd_port));
+    let log = || std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until("NSD's first transfer", Duration::from_secs(30), || {
+            serial_at(nsd_addr) == Some(1)
+        });
+        let out = nsupdate(
+            server.dns,
+            Some(("upd.", &secret(2))),
+            "update add nsd.example. 300 A 192.0.2.99",
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        wait_until("NSD to follow the update", Duration::from_secs(30), || {
+            serial_at(nsd_addr) == Some(2)
+        });
+        assert!(dig(nsd_addr, &["+short", "nsd.example.", "A"]).contains("192.0.2.99"));
+    }));
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = result {
+        panic!("{e:?}\nNSD log:\n{}\nzdns log:\n{}", log(), server.log());
+    }
 }
 
 #[test]
