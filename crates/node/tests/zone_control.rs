@@ -88,29 +88,63 @@ fn wait_until(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
     }
 }
 
-fn nsupdate(server: SocketAddr, key: Option<(&str, &str)>, script: &str) -> Output {
-    let mut cmd = Command::new("nsupdate");
-    if let Some((name, secret)) = key {
-        cmd.args(["-y", &format!("hmac-sha256:{name}:{secret}")]);
-    }
-    let mut child = cmd
+/// Runs `program args` with `input` on its standard input.
+fn piped(program: &str, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `nsupdate` to `server` for zone `example.`, signed with `key` (name, secret).
+fn nsupdate(server: SocketAddr, key: Option<(&str, &str)>, script: &str) -> Output {
+    let key = key.map(|(name, secret)| format!("hmac-sha256:{name}:{secret}"));
+    let args: Vec<&str> = key.iter().flat_map(|k| ["-y", k.as_str()]).collect();
     let full = format!(
         "server {} {}\nzone example.\n{script}\nsend\n",
         server.ip(),
         server.port()
     );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(full.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    piped("nsupdate", &args, &full)
+}
+
+/// `knsupdate` to `server` for zone `example.`, signed with `upd.`.
+fn knsupdate(server: SocketAddr, script: &str) -> Output {
+    let full = format!(
+        "server {} {}\nkey hmac-sha256:upd. {}\nzone example.\n{script}\nsend\n",
+        server.ip(),
+        server.port(),
+        secret(2)
+    );
+    piped("knsupdate", &[], &full)
+}
+
+/// Adds `owner A addr` on our primary with nsupdate, then waits for `secondary` (which
+/// serves serial 1 now) to serve it at serial 2.
+fn update_reaches(primary: SocketAddr, secondary: SocketAddr, owner: &str, addr: &str) {
+    let out = nsupdate(
+        primary,
+        Some(("upd.", &secret(2))),
+        &format!("update add {owner} 300 A {addr}"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // Our NOTIFY makes the secondary ask at once (its SOA refresh is an hour away).
+    wait_until(
+        "the secondary to follow the update",
+        Duration::from_secs(30),
+        || serial_at(secondary) == Some(2),
+    );
+    assert!(dig(secondary, &["+short", owner, "A"]).contains(addr));
 }
 
 #[test]
@@ -174,25 +208,10 @@ fn nsupdate_and_knsupdate_changes_are_served_durable_and_transferred_incremental
     assert!(dig(server.dns, &["+short", "new.example.", "A"]).contains("192.0.2.50"));
     assert_eq!(serial_at(server.dns), Some(2));
 
-    let mut child = Command::new("knsupdate")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let script = format!(
-        "server {} {}\nkey hmac-sha256:upd. {upd}\nzone example.\n\
-         update add k.example. 300 TXT \"from knsupdate\"\nupdate delete www.example. A\nsend\n",
-        server.dns.ip(),
-        server.dns.port()
+    let out = knsupdate(
+        server.dns,
+        "update add k.example. 300 TXT \"from knsupdate\"\nupdate delete www.example. A",
     );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     assert!(dig(server.dns, &["+short", "k.example.", "TXT"]).contains("from knsupdate"));
     assert!(dig(server.dns, &["www.example.", "A"]).contains("status: NXDOMAIN"));
@@ -319,17 +338,7 @@ fn knot_is_our_secondary_and_follows_our_updates() {
         Duration::from_secs(20),
         || serial_at(k.addr) == Some(1),
     );
-    let out = nsupdate(
-        server.dns,
-        Some(("upd.", &secret(2))),
-        "update add sec.example. 300 A 192.0.2.77",
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    // Our NOTIFY makes Knot ask at once (its SOA refresh is an hour away).
-    wait_until("Knot to follow the update", Duration::from_secs(20), || {
-        serial_at(k.addr) == Some(2)
-    });
-    assert!(dig(k.addr, &["+short", "sec.example.", "A"]).contains("192.0.2.77"));
+    update_reaches(server.dns, k.addr, "sec.example.", "192.0.2.77");
     let log = k.log();
     assert!(
         log.contains("IXFR") || log.contains("incremental"),
@@ -380,16 +389,7 @@ fn nsd_is_our_secondary_and_follows_our_updates() {
         wait_until("NSD's first transfer", Duration::from_secs(30), || {
             serial_at(nsd_addr) == Some(1)
         });
-        let out = nsupdate(
-            server.dns,
-            Some(("upd.", &secret(2))),
-            "update add nsd.example. 300 A 192.0.2.99",
-        );
-        assert!(out.status.success(), "{}", text(&out));
-        wait_until("NSD to follow the update", Duration::from_secs(30), || {
-            serial_at(nsd_addr) == Some(2)
-        });
-        assert!(dig(nsd_addr, &["+short", "nsd.example.", "A"]).contains("192.0.2.99"));
+        update_reaches(server.dns, nsd_addr, "nsd.example.", "192.0.2.99");
     }));
     let _ = child.kill();
     let _ = child.wait();
@@ -435,26 +435,7 @@ fn we_are_knots_secondary_with_tsig_and_follow_its_updates() {
         || serial_at(server.dns) == Some(1),
     );
     assert!(dig(server.dns, &["+short", "www.example.", "A"]).contains("192.0.2.2"));
-    let mut child = Command::new("knsupdate")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let script = format!(
-        "server {} {}\nkey hmac-sha256:upd. {}\nzone example.\n\
-         update add fromknot.example. 300 A 192.0.2.88\nsend\n",
-        k.addr.ip(),
-        k.addr.port(),
-        secret(2)
-    );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = knsupdate(k.addr, "update add fromknot.example. 300 A 192.0.2.88");
     assert!(out.status.success(), "{}\n{}", text(&out), k.log());
     wait_until(
         "us to follow Knot's update",

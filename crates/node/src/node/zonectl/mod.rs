@@ -22,7 +22,6 @@ mod transfer;
 mod update;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -438,10 +437,4 @@ impl ZoneControl {
             }
         }
     }
-}
-
-/// A client address for logs and ACLs.
-fn client_ip(ctx: &QueryContext) -> std::net::IpAddr {
-    let a: SocketAddr = ctx.client;
-    a.ip()
 }

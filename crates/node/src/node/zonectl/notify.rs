@@ -14,7 +14,7 @@ use lib_dns::types::Rcode;
 use zdns_auth::QueryContext;
 use zdns_auth::notify::{self, MAX_ATTEMPTS};
 
-use super::{ZoneControl, client, client_ip, status};
+use super::{ZoneControl, client, status};
 
 /// How long the first NOTIFY waits for its acknowledgement; doubled at each retry.
 const FIRST_TIMEOUT: Duration = Duration::from_secs(1);
@@ -41,7 +41,7 @@ pub fn receive(
             ctl.metrics.count_control("notify_in", "refused");
             return encode(msg, Rcode::REFUSED);
         }
-        if !state.config.access.notify_from.allows(client_ip(ctx), key) {
+        if !state.config.access.notify_from.allows(ctx.client.ip(), key) {
             tracing::warn!(zone = %note.zone, client = %ctx.client, "NOTIFY refused by allow_notify");
             ctl.metrics.count_control("notify_in", "refused");
             return encode(msg, Rcode::REFUSED);

@@ -386,6 +386,11 @@ mod tests {
         )
     }
 
+    fn owners(z: &ZoneState) -> Vec<String> {
+        let data = z.data.as_ref().unwrap();
+        data.records().iter().map(|r| r.owner.to_string()).collect()
+    }
+
     fn diff_adding(from: u32, owner: &str) -> ZoneDiff {
         let z = |t: &str| {
             let l = Zone::read(
@@ -439,14 +444,7 @@ mod tests {
         let z = ZoneState::open(&cfg, dir.path()).unwrap();
         assert_eq!(z.serial(), Some(12));
         assert_eq!(z.journal.len(), 2);
-        let names: Vec<String> = z
-            .data
-            .as_ref()
-            .unwrap()
-            .records()
-            .iter()
-            .map(|r| r.owner.to_string())
-            .collect();
+        let names = owners(&z);
         assert!(
             names.contains(&"a.example.".to_owned()) && names.contains(&"b.example.".to_owned())
         );
@@ -458,14 +456,7 @@ mod tests {
         assert_eq!(z.serial(), Some(20));
         assert_eq!(z.journal.len(), 3);
         assert_eq!(z.journal.diffs().last().unwrap().from_serial(), 12);
-        let names: Vec<String> = z
-            .data
-            .as_ref()
-            .unwrap()
-            .records()
-            .iter()
-            .map(|r| r.owner.to_string())
-            .collect();
+        let names = owners(&z);
         assert!(
             !names.contains(&"a.example.".to_owned()) && names.contains(&"c.example.".to_owned())
         );

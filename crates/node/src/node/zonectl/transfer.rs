@@ -15,7 +15,7 @@ use zdns_auth::diff::ZoneDiff;
 use zdns_auth::xfr::{self, IxfrPlan};
 use zdns_auth::{QueryContext, Transport};
 
-use super::{Reply, ZoneControl, client_ip, status};
+use super::{Reply, ZoneControl, status};
 
 /// Room left in each transfer message for the TSIG record: owner and algorithm names
 /// (at most 255 bytes each), the fixed fields and a 64-byte MAC.
@@ -53,7 +53,7 @@ pub fn respond(
     };
     let (served, soa, plan) = {
         let state = entry.lock();
-        if !state.config.access.transfer.allows(client_ip(ctx), key) {
+        if !state.config.access.transfer.allows(ctx.client.ip(), key) {
             tracing::warn!(zone = %state.origin, client = %ctx.client, key = ?key.map(ToString::to_string), "transfer refused by allow_transfer");
             ctl.metrics.count_control("transfer_out", "refused");
             return Reply::One(sign_one(status(msg, Rcode::REFUSED)));

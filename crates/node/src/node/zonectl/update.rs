@@ -11,7 +11,7 @@ use lib_dns::types::Rcode;
 use zdns_auth::QueryContext;
 use zdns_auth::update::{UpdateOutcome, evaluate};
 
-use super::{ZoneControl, client_ip, status};
+use super::{ZoneControl, status};
 use crate::config::ZoneSource;
 
 /// Handles one UPDATE and returns the response.
@@ -31,7 +31,7 @@ pub async fn receive(
     };
     {
         let state = entry.lock();
-        if !state.config.access.update.allows(client_ip(ctx), key) {
+        if !state.config.access.update.allows(ctx.client.ip(), key) {
             tracing::warn!(zone = %state.origin, client = %ctx.client, key = ?key.map(ToString::to_string), "update refused by allow_update");
             ctl.metrics.count_control("update", "refused");
             return status(&msg, Rcode::REFUSED);
