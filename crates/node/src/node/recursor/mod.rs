@@ -316,10 +316,14 @@ impl Recursor {
         answer
     }
 
-    /// The answer for a client: the resolution's, or stale data once the client
-    /// response timer has run out (RFC 8767 §5), the resolution then finishing in the
-    /// background.
+    /// The answer for a client: the resolution's, or, when the cache holds expired data
+    /// for the question, that stale data once the client response timer has run out
+    /// (RFC 8767 §5), the resolution then finishing in the background.
     async fn answer_client(self: &Arc<Self>, qname: Name, qtype: Rtype) -> Answer {
+        // Nothing stale to fall back on: no timer to race, resolve on this task.
+        if self.resolver.stale(&qname, qtype, now()).is_none() {
+            return self.resolve(&qname, qtype, false).await;
+        }
         let recursor = Arc::clone(self);
         let name = qname.clone();
         let mut resolution =
