@@ -616,3 +616,84 @@ fn external_scope_answers_are_marked() {
     let wire = answer.to_response(&query, 1232).to_wire(1232).unwrap();
     assert!(zdns_resolver::Answer::from_response(&Message::parse(&wire).unwrap()).external);
 }
+
+/// Mutated replies (bit flips, truncations, garbled bytes) from every server below the
+/// root: the machine must end with an answer, never panic, stay within its query
+/// budget, and never cache a name outside the zones of the servers that sent it.
+/// Deterministic (xorshift, fixed seed).
+#[test]
+fn mutated_replies_never_panic_or_poison() {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let names = [
+        "www.example.test.",
+        "ext.example.test.",
+        "host.glueless.test.",
+        "www.old.example.test.",
+    ];
+    for round in 0..1500 {
+        let r = resolver(config());
+        let mut net = Net::hierarchy();
+        let qname = names[round % names.len()];
+        let mut resolution = r.resolve(name(qname), Rtype::A);
+        let mut step = resolution.start(&r, T0);
+        let mut rounds = 0;
+        let answer = loop {
+            rounds += 1;
+            assert!(rounds < 500, "did not end");
+            step = match step {
+                zdns_resolver::Step::Done(answer) => break answer,
+                zdns_resolver::Step::Wait => resolution.on_timeout(&r, T0),
+                zdns_resolver::Step::Send(t) => match net.exchange(&t, T0) {
+                    None => resolution.on_timeout(&r, T0),
+                    // The root may vouch for any name; every other server is
+                    // mutated, and its bailiwick is what the assertion below checks.
+                    Some(reply) if t.server == addr(1) => {
+                        resolution.on_reply(&r, &reply, std::time::Duration::from_millis(1), T0)
+                    }
+                    Some(mut reply) => {
+                        match next() % 4 {
+                            0 => {}
+                            1 => {
+                                for _ in 0..1 + next() % 4 {
+                                    let at = (next() as usize) % reply.len();
+                                    reply[at] ^= 1 << (next() % 8);
+                                }
+                            }
+                            2 => reply.truncate((next() as usize) % (reply.len() + 1)),
+                            _ => {
+                                // Keep the id and question, garble what follows.
+                                let keep = 12.min(reply.len());
+                                for b in reply.iter_mut().skip(keep + (next() as usize) % 20) {
+                                    *b = next() as u8;
+                                }
+                            }
+                        }
+                        resolution.on_reply(&r, &reply, std::time::Duration::from_millis(1), T0)
+                    }
+                },
+            };
+        };
+        assert!(matches!(
+            answer.rcode,
+            Rcode::NOERROR | Rcode::NXDOMAIN | Rcode::SERVFAIL
+        ));
+        assert!(resolution.queries_sent() <= r.config().limits.max_upstream_queries);
+        // Whatever was cached lies inside the zones the hierarchy serves.
+        for stored in r.cache().snapshot(T0) {
+            let owner = &stored.records[0].owner;
+            assert!(
+                owner.is_subdomain_of(&name("test."))
+                    || owner.is_subdomain_of(&name("other."))
+                    || owner.is_subdomain_of(&name("root."))
+                    || owner.is_root(),
+                "{owner} cached in round {round}"
+            );
+        }
+    }
+}

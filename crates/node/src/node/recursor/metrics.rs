@@ -9,7 +9,8 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
-use zdns_resolver::Resolver;
+
+use super::Recursor;
 
 /// The resolver's counters.
 #[derive(Debug, Default)]
@@ -22,6 +23,8 @@ pub struct RecursorMetrics {
     pub stale: AtomicU64,
     /// Answered SERVFAIL.
     pub servfail: AtomicU64,
+    /// Answered by joining a resolution of the same question already under way.
+    pub coalesced: AtomicU64,
     /// Queries sent upstream.
     pub upstream_queries: AtomicU64,
     /// Times a name went above 10 queries in a second.
@@ -35,18 +38,21 @@ impl RecursorMetrics {
     }
 }
 
-/// The metrics with the resolver whose cache sizes are reported.
-#[derive(Debug)]
+/// The recursor's counters, cache sizes and resolutions under way, read on scrape.
 pub struct Collected {
-    /// The counters.
-    pub metrics: Arc<RecursorMetrics>,
-    /// The resolver.
-    pub resolver: Arc<Resolver>,
+    /// The recursor.
+    pub recursor: Arc<Recursor>,
+}
+
+impl std::fmt::Debug for Collected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Collected")
+    }
 }
 
 impl Collector for Collected {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let m = &self.metrics;
+        let m = &self.recursor.metrics;
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         {
             let mut family = encoder.encode_descriptor(
@@ -60,6 +66,7 @@ impl Collector for Collected {
                 ("resolution", load(&m.resolved)),
                 ("stale", load(&m.stale)),
                 ("servfail", load(&m.servfail)),
+                ("coalesced", load(&m.coalesced)),
             ] {
                 ConstCounter::new(n).encode(family.encode_family(&[("source", source)])?)?;
             }
@@ -83,7 +90,7 @@ impl Collector for Collected {
                 ConstCounter::new(0u64).metric_type(),
             )?)?;
         }
-        let cache = self.resolver.cache();
+        let cache = self.recursor.resolver.cache();
         for (name, help, n) in [
             (
                 "zdns_resolver_cache_rrsets",
@@ -94,6 +101,11 @@ impl Collector for Collected {
                 "zdns_resolver_negative_entries",
                 "Entries held in the negative cache (at most 1000)",
                 cache.negative_len(),
+            ),
+            (
+                "zdns_resolver_resolutions_in_flight",
+                "Questions being resolved upstream right now",
+                self.recursor.inflight.len(),
             ),
         ] {
             let gauge = ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX));

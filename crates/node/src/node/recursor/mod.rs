@@ -18,6 +18,7 @@
 //! runtime exists.
 
 pub mod api;
+pub mod inflight;
 pub mod l2;
 pub mod metrics;
 pub mod settings;
@@ -36,6 +37,7 @@ use zdns_resolver::rate::RateDetector;
 use zdns_resolver::scope::{Policy, Scope, ScopeTable};
 use zdns_resolver::{Answer, Cache, CacheConfig, ForwardZone, Resolver, ResolverConfig};
 
+use inflight::{InFlight, Join};
 use l2::{DiskCache, SAVE_INTERVAL};
 use metrics::{Collected, RecursorMetrics};
 use prometheus_client::registry::Registry;
@@ -87,6 +89,8 @@ pub struct Recursor {
     disk: OnceLock<DiskCache>,
     /// Scopes given by the configuration (forward zones).
     configured_scopes: Vec<(Name, Scope)>,
+    /// Resolutions under way, joined by concurrent misses for the same question.
+    inflight: InFlight,
 }
 
 impl Recursor {
@@ -139,6 +143,7 @@ impl Recursor {
             metrics: Arc::default(),
             disk: OnceLock::new(),
             configured_scopes,
+            inflight: InFlight::default(),
         }))
     }
 
@@ -184,10 +189,9 @@ impl Recursor {
     }
 
     /// Adds the resolver's metrics to `registry`.
-    pub fn register_metrics(&self, registry: &mut Registry) {
+    pub fn register_metrics(self: &Arc<Self>, registry: &mut Registry) {
         registry.register_collector(Box::new(Collected {
-            metrics: Arc::clone(&self.metrics),
-            resolver: Arc::clone(&self.resolver),
+            recursor: Arc::clone(self),
         }));
     }
 
@@ -286,8 +290,18 @@ impl Recursor {
         }
     }
 
-    /// Resolves over the network, within [`RESOLUTION_DEADLINE`].
+    /// Resolves over the network, within [`RESOLUTION_DEADLINE`]; joins a resolution of
+    /// the same question already under way instead of starting another.
     pub async fn resolve(&self, qname: &Name, qtype: Rtype, refresh: bool) -> Answer {
+        let leader = match self.inflight.join(qname, qtype) {
+            Join::Leader(leader) => leader,
+            Join::Follower(rx) => {
+                RecursorMetrics::count(&self.metrics.coalesced);
+                return rx.await.unwrap_or_else(|_| {
+                    Answer::servfail(EDE_OTHER, "the resolution this query joined gave up")
+                });
+            }
+        };
         let upstream = &*self.upstream;
         let metrics = &self.metrics;
         let resolution = drive(
@@ -313,13 +327,18 @@ impl Recursor {
             &self.metrics.resolved
         };
         RecursorMetrics::count(counter);
+        leader.finish(&answer);
         answer
     }
 
-    /// The answer for a client: the resolution's, or stale data once the client
-    /// response timer has run out (RFC 8767 §5), the resolution then finishing in the
-    /// background.
+    /// The answer for a client: the resolution's, or, when the cache holds expired data
+    /// for the question, that stale data once the client response timer has run out
+    /// (RFC 8767 §5), the resolution then finishing in the background.
     async fn answer_client(self: &Arc<Self>, qname: Name, qtype: Rtype) -> Answer {
+        // Nothing stale to fall back on: no timer to race, resolve on this task.
+        if self.resolver.stale(&qname, qtype, now()).is_none() {
+            return self.resolve(&qname, qtype, false).await;
+        }
         let recursor = Arc::clone(self);
         let name = qname.clone();
         let mut resolution =

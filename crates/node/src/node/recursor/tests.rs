@@ -216,3 +216,41 @@ fn local_scope_from_the_zones_keeps_names_in_the_partition() {
         "a local-scope name was sent upstream"
     );
 }
+
+/// A transport that counts, waits a while, and never delivers.
+struct Slow(AtomicUsize);
+
+impl Upstream for Arc<Slow> {
+    fn exchange(&self, _: Transmit) -> Exchange {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(std::io::Error::other("no network in this test"))
+        })
+    }
+}
+
+#[test]
+fn concurrent_misses_for_one_name_share_one_resolution() {
+    let slow = Arc::new(Slow(AtomicUsize::new(0)));
+    let recursor = Recursor::with_upstream(&settings(), Arc::new(slow.clone())).unwrap();
+    let runtime = runtime().unwrap();
+    let name = Name::parse("burst.example.test.").unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let recursor = Arc::clone(&recursor);
+            let name = name.clone();
+            runtime.spawn(async move { recursor.answer_client(name, Rtype::A).await })
+        })
+        .collect();
+    for task in tasks {
+        let answer = runtime.block_on(task).unwrap();
+        assert_eq!(answer.rcode, Rcode::SERVFAIL);
+    }
+    // One resolution: its queries to the single root hint (two tries), not twenty times
+    // that.
+    let sent = slow.0.load(Ordering::SeqCst);
+    assert!(sent <= 2, "{sent} upstream queries for one name");
+    assert_eq!(recursor.inflight.len(), 0);
+    assert!(recursor.metrics.coalesced.load(Ordering::Relaxed) >= 1);
+}
