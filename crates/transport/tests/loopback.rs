@@ -71,6 +71,7 @@ async fn start(limits_ms: u64) -> Servers {
                 idle_timeout: limit,
                 handshake_timeout: limit,
                 max_streams: 16,
+                workers: 2,
             },
             stats: Arc::clone(&doh_stats),
         }),
@@ -349,4 +350,33 @@ async fn doq_protocol_errors_close_the_connection_and_unfinished_streams_are_can
     drop(conn);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(s.doq_stats.open.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn doh_json_form_answers_get_with_name_and_type() {
+    let s = start(5000).await;
+    let config = tls::client_config(&Verify::Opportunistic, &[b"http/1.1"]).unwrap();
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let tcp = TcpStream::connect(s.doh).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut stream = connector.connect(name, tcp).await.unwrap();
+    stream
+        .write_all(b"GET /dns-query?name=www.example&type=A HTTP/1.1\r\nHost: x\r\nAccept: application/dns-json\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/dns-json"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\"Answer\":[{\"name\":\"www.example.\",\"type\":1,\"TTL\":300,\"data\":\"192.0.2.1\"}]"
+        ),
+        "{text}"
+    );
 }

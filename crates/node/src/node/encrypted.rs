@@ -141,6 +141,7 @@ impl Encrypted {
                 idle_timeout: t.idle_timeout,
                 handshake_timeout: t.handshake_timeout,
                 max_streams: t.max_streams,
+                workers: settings.threads,
             },
             stats,
         });
