@@ -81,7 +81,9 @@ async fn start(limits_ms: u64) -> Servers {
         idle_timeout: limit,
         handshake_timeout: limit,
         max_streams: 16,
-        stream_timeout: limit,
+        // Shorter than the idle timeout, so a stalled stream is cancelled before the
+        // silent connection is closed.
+        stream_timeout: limit / 2,
     };
     let listener =
         DoqListener::bind("127.0.0.1:0".parse().unwrap(), server_tls.doq(), doq_limits).unwrap();
@@ -515,4 +517,31 @@ async fn doq_0rtt_serves_queries_but_refuses_transfers_until_the_handshake_compl
     assert!(ede, "REFUSED with Extended DNS Error 26 (Too Early)");
     // Once the handshake is complete, the same connection transfers.
     assert_eq!(doq_exchange(&conn, &axfr()).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_pool_falls_back_to_a_working_upstream_and_then_prefers_it() {
+    let s = start(5000).await;
+    // Nothing listens here any more: connections are refused.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut pool = zdns_transport::client::Pool::new(vec![
+        upstream(dead, Protocol::Tls, Verify::Opportunistic),
+        upstream(s.doq, Protocol::Quic, Verify::pin(&s.pin).unwrap()),
+    ])
+    .unwrap();
+    for id in [1u16, 2, 3] {
+        let (used, answer) = pool.query(&query(id, "a.example.", false)).await.unwrap();
+        assert_eq!(used, 1);
+        assert_eq!(Message::parse(&answer).unwrap().id, id);
+    }
+    assert_eq!(pool.clients()[1].connections_opened(), 1);
+    assert!(zdns_transport::client::Pool::new(Vec::new()).is_err());
+    // Every upstream failing gives the last error (QUIC to nothing: the timeout).
+    let mut quic_to_nothing = upstream(dead, Protocol::Quic, Verify::Opportunistic);
+    quic_to_nothing.timeout = Duration::from_millis(300);
+    let mut broken = zdns_transport::client::Pool::new(vec![quic_to_nothing]).unwrap();
+    assert!(broken.query(&query(1, "a.example.", false)).await.is_err());
 }

@@ -102,7 +102,7 @@ impl Encrypted {
             idle_timeout: t.idle_timeout,
             handshake_timeout: t.handshake_timeout,
             max_streams: t.max_streams,
-            stream_timeout: t.idle_timeout,
+            stream_timeout: t.handshake_timeout,
         };
         let mut doq = Vec::new();
         for addr in &t.doq {
