@@ -223,7 +223,8 @@ pub struct TlsSettings {
     pub max_connections: usize,
     /// An encrypted connection idle this long is closed.
     pub idle_timeout: Duration,
-    /// A TLS or QUIC handshake not done within this is abandoned.
+    /// A TLS or QUIC handshake, or a DoQ query stream, not done within this is
+    /// abandoned.
     pub handshake_timeout: Duration,
     /// Concurrent HTTP/2 or QUIC streams per connection.
     pub max_streams: u32,

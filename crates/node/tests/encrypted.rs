@@ -698,3 +698,36 @@ fn thousands_of_idle_and_half_open_connections_are_bounded_while_udp_answers() {
     assert!(o.status.success(), "{}", text(&o));
     eprintln!("flood handled in {:?}", started.elapsed());
 }
+
+#[test]
+fn tls_1_2_only_when_configured() {
+    if !dnspython("tls_1_2_only_when_configured") {
+        return;
+    }
+    let script = r#"
+import ssl, sys, dns.message, dns.query
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+q = dns.message.make_query("alice.sovereign.", "A")
+try:
+    r = dns.query.tls(q, "127.0.0.1", port=int(sys.argv[2]), ssl_context=ctx,
+                      server_hostname="127.0.0.1", timeout=5)
+    print("answered", r.answer[0][0])
+except ssl.SSLError as e:
+    print("refused", e)
+"#;
+    for (config, expect) in [
+        ("", "refused"),
+        ("min_version = \"1.2\"\n", "answered 10.42.1.5"),
+    ] {
+        let node = start(config);
+        let o = run(Command::new("python3").args([
+            "-c",
+            script,
+            &node.cert().display().to_string(),
+            &node.tls.port().to_string(),
+        ]));
+        let out = text(&o);
+        assert!(out.contains(expect), "{config:?}: {out}");
+    }
+}

@@ -391,3 +391,59 @@ async fn doq_exchange(conn: &quinn::Connection, query: &[u8]) -> Result<Vec<u8>,
         )),
     }
 }
+
+/// Several upstreams for one purpose (a forwarder's), each with its own reused connection:
+/// the upstream that answered last is asked first, and when it fails (refused, handshake,
+/// timeout, HTTP error) the others are tried in order.
+pub struct Pool {
+    clients: Vec<Client>,
+    preferred: usize,
+}
+
+impl Pool {
+    /// A pool over `upstreams`, in order of preference; at least one.
+    pub fn new(upstreams: Vec<Upstream>) -> Result<Pool, ClientError> {
+        if upstreams.is_empty() {
+            return Err(ClientError::Io(
+                "a pool needs at least one upstream".to_owned(),
+            ));
+        }
+        let clients = upstreams
+            .into_iter()
+            .map(Client::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pool {
+            clients,
+            preferred: 0,
+        })
+    }
+
+    /// The clients, in the order given.
+    pub fn clients(&self) -> &[Client] {
+        &self.clients
+    }
+
+    /// Sends `query` to the preferred upstream, falling back to the others; returns the
+    /// index of the upstream that answered and the answer, or the last error.
+    pub async fn query(&mut self, query: &[u8]) -> Result<(usize, Vec<u8>), ClientError> {
+        let n = self.clients.len();
+        let mut last = ClientError::Io("no upstream".to_owned());
+        for k in 0..n {
+            let i = (self.preferred + k) % n;
+            let Some(client) = self.clients.get_mut(i) else {
+                continue;
+            };
+            match client.query(query).await {
+                Ok(answer) => {
+                    self.preferred = i;
+                    return Ok((i, answer));
+                }
+                Err(e) => {
+                    tracing::debug!(upstream = %client.upstream.addr, error = %e, "upstream failed");
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+}

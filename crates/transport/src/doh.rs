@@ -1,6 +1,7 @@
 //! DNS over HTTPS (RFC 8484): GET with `?dns=` (base64url without padding) and POST
 //! with an `application/dns-message` body, over HTTP/2 (ALPN `h2`, RFC 8484 §5.2) or
-//! HTTP/1.1 on TLS.
+//! HTTP/1.1 on TLS. GET with `?name=&type=` gets the JSON form of public resolvers
+//! ([`crate::doh_json`]).
 //!
 //! The request and response rules are plain functions ([`query_from_get`],
 //! [`query_from_post`], [`freshness`]); [`serve`] is the tokio/hyper loop around them.
@@ -18,17 +19,18 @@ use hyper::body::Incoming;
 use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use lib_dns::{Rcode, Rtype};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use zdns_auth::{QueryContext, Transport};
 
 use crate::h2_records::ResponseRecords;
-use crate::stats::ListenerStats;
+use crate::stats::{ConnectionSlot, ListenerStats};
 use crate::timed_io::TimedIo;
 use crate::tls::{self, ServerTls};
 use crate::walk::{Section, records};
-use crate::{Respond, padding, unix_now};
+use crate::{Respond, doh_json, padding, unix_now};
 
 /// The media type of DNS messages over HTTP (RFC 8484 §6).
 pub const DNS_MESSAGE: &str = "application/dns-message";
@@ -134,6 +136,8 @@ pub struct DohLimits {
     pub handshake_timeout: Duration,
     /// Concurrent HTTP/2 streams per connection.
     pub max_streams: u32,
+    /// Threads serving connections, each with its own single-threaded runtime.
+    pub workers: usize,
 }
 
 /// What a DoH listener needs.
@@ -150,8 +154,18 @@ pub struct DohService {
     pub stats: Arc<ListenerStats>,
 }
 
-/// Accepts DoH connections on `listener` for as long as the node runs.
+/// Accepts DoH connections on `listener` for as long as the node runs. Each connection
+/// is served on one of `limits.workers` threads, each running its own single-threaded
+/// runtime, so the tasks of a connection's HTTP/2 streams never wake another thread.
 pub async fn serve(listener: TcpListener, service: Arc<DohService>) {
+    let workers: Vec<_> = (0..service.limits.workers.max(1))
+        .filter_map(|i| spawn_worker(i, &service))
+        .collect();
+    if workers.is_empty() {
+        tracing::error!("no DoH worker thread could start; DoH not served");
+        return;
+    }
+    let mut next = 0usize;
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -166,39 +180,108 @@ pub async fn serve(listener: TcpListener, service: Arc<DohService>) {
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let service = Arc::clone(&service);
-        tokio::spawn(async move {
-            let limits = service.limits;
-            let stream = match tls::accept(service.tls.doh(), tcp, limits.handshake_timeout).await {
-                Ok(s) => s,
-                Err(e) => {
-                    service.stats.handshake_failed();
-                    tracing::debug!(%peer, error = %e, "DoH TLS handshake failed");
-                    return;
+        let Ok(tcp) = tcp.into_std() else {
+            continue;
+        };
+        next = next.wrapping_add(1);
+        if let Some(worker) = workers.get(next % workers.len())
+            && worker.send((tcp, peer, slot)).is_err()
+        {
+            tracing::warn!(%peer, "DoH worker gone; connection dropped");
+        }
+    }
+}
+
+/// A connection handed to a worker thread, with its place under the limit.
+type Handoff = (std::net::TcpStream, SocketAddr, ConnectionSlot);
+
+/// Starts worker thread `i`; `None` (logged) when the thread or its runtime cannot start.
+fn spawn_worker(i: usize, service: &Arc<DohService>) -> Option<mpsc::UnboundedSender<Handoff>> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Handoff>();
+    let service = Arc::clone(service);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start a DoH worker runtime");
+            return None;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name(format!("zdns-doh-{i}"))
+        .spawn(move || {
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&runtime, async move {
+                while let Some((tcp, peer, slot)) = rx.recv().await {
+                    let service = Arc::clone(&service);
+                    tokio::task::spawn_local(async move {
+                        connection(tcp, peer, service).await;
+                        drop(slot);
+                    });
                 }
-            };
-            let h2 = stream.get_ref().1.alpn_protocol() == Some(tls::ALPN_H2);
-            let timed = TimedIo::new(stream, limits.idle_timeout);
-            let io = TokioIo::new(ResponseRecords::new(timed, h2));
-            let handler = Arc::clone(&service);
-            let svc = service_fn(move |request| {
-                let handler = Arc::clone(&handler);
-                async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
             });
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.idle_timeout);
-            builder
-                .http2()
-                .timer(TokioTimer::new())
-                .max_concurrent_streams(limits.max_streams);
-            if let Err(e) = builder.serve_connection(io, svc).await {
-                tracing::debug!(%peer, error = %e, "DoH connection ended");
-            }
-            drop(slot);
         });
+    match spawned {
+        Ok(_) => Some(tx),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start a DoH worker thread");
+            None
+        }
+    }
+}
+
+/// Serves one connection on the current worker thread: bounded TLS handshake, then
+/// HTTP/2 or HTTP/1.1 until the client leaves or idles.
+async fn connection(tcp: std::net::TcpStream, peer: SocketAddr, service: Arc<DohService>) {
+    let tcp = match tokio::net::TcpStream::from_std(tcp) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "DoH connection lost in hand-off");
+            return;
+        }
+    };
+    let limits = service.limits;
+    let stream = match tls::accept(service.tls.doh(), tcp, limits.handshake_timeout).await {
+        Ok(s) => s,
+        Err(e) => {
+            service.stats.handshake_failed();
+            tracing::debug!(%peer, error = %e, "DoH TLS handshake failed");
+            return;
+        }
+    };
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(tls::ALPN_H2);
+    let timed = TimedIo::new(stream, limits.idle_timeout);
+    let io = TokioIo::new(ResponseRecords::new(timed, h2));
+    let svc = service_fn(move |request| {
+        let handler = Arc::clone(&service);
+        async move { Ok::<_, Infallible>(handler.handle(request, peer).await) }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(LocalExecutor);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.idle_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams);
+    if let Err(e) = builder.serve_connection(io, svc).await {
+        tracing::debug!(%peer, error = %e, "DoH connection ended");
+    }
+}
+
+/// Runs hyper's per-stream tasks on the current thread's `LocalSet`.
+#[derive(Debug, Clone, Copy)]
+struct LocalExecutor;
+
+impl<F> hyper::rt::Executor<F> for LocalExecutor
+where
+    F: std::future::Future + 'static,
+{
+    fn execute(&self, future: F) {
+        tokio::task::spawn_local(future);
     }
 }
 
@@ -206,17 +289,25 @@ impl DohService {
     /// Answers one HTTP request.
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
         match self.query(request).await {
-            Ok(query) => self.answer(&query, peer),
+            Ok((query, json)) => self.answer(&query, json, peer),
             Err(rejection) => rejected(rejection),
         }
     }
 
-    async fn query(&self, request: Request<Incoming>) -> Result<Vec<u8>, Rejection> {
+    /// The query of a request, and whether it is in the JSON form.
+    async fn query(&self, request: Request<Incoming>) -> Result<(Vec<u8>, bool), Rejection> {
         if request.uri().path() != self.path {
             return Err(reject(StatusCode::NOT_FOUND, "not found"));
         }
-        match *request.method() {
-            Method::GET => query_from_get(request.uri().query()),
+        let query_string = request.uri().query();
+        if request.method() == Method::GET && doh_json::wanted(query_string) {
+            return Ok((
+                doh_json::query_from_params(query_string.unwrap_or_default())?,
+                true,
+            ));
+        }
+        let query = match *request.method() {
+            Method::GET => query_from_get(query_string),
             Method::POST => {
                 let content_type = request
                     .headers()
@@ -233,10 +324,11 @@ impl DohService {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "only GET and POST are served",
             )),
-        }
+        }?;
+        Ok((query, false))
     }
 
-    fn answer(&self, query: &[u8], peer: SocketAddr) -> Response<Full<Bytes>> {
+    fn answer(&self, query: &[u8], json: bool, peer: SocketAddr) -> Response<Full<Bytes>> {
         let ctx = QueryContext {
             client: peer,
             transport: Transport::Stream,
@@ -245,11 +337,19 @@ impl DohService {
         let Some(mut answer) = self.respond.respond(query, &ctx) else {
             return rejected(reject(StatusCode::BAD_REQUEST, "not a DNS query"));
         };
-        padding::pad_response(query, &mut answer);
         let max_age = freshness(&answer).unwrap_or(0);
-        let mut response = Response::new(Full::new(Bytes::from(answer)));
+        let (body, media) = if json {
+            let Some(text) = doh_json::to_json(&answer) else {
+                return rejected(reject(StatusCode::INTERNAL_SERVER_ERROR, "bad answer"));
+            };
+            (Bytes::from(text), doh_json::DNS_JSON)
+        } else {
+            padding::pad_response(query, &mut answer);
+            (Bytes::from(answer), DNS_MESSAGE)
+        };
+        let mut response = Response::new(Full::new(body));
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(DNS_MESSAGE));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(media));
         if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}")) {
             headers.insert(CACHE_CONTROL, v);
         }

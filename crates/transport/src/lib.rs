@@ -4,7 +4,8 @@
 //!   from PEM files, the self-signed certificate of the embedded default, SPKI pins
 //!   (RFC 7858 §4.2), and server configurations swapped whole on reload.
 //! - [`padding`]: EDNS padding of responses (RFC 7830) with the block policy of RFC 8467.
-//! - [`doh`]: DNS over HTTPS (RFC 8484) over HTTP/2 and HTTP/1.1.
+//! - [`doh`]: DNS over HTTPS (RFC 8484) over HTTP/2 and HTTP/1.1, and [`doh_json`], the
+//!   JSON form of public resolvers.
 //! - [`doq`]: DNS over dedicated QUIC connections (RFC 9250) with quinn.
 //! - [`client`]: DoT, DoH and DoQ clients with certificate verification by CA or pin and
 //!   connection reuse.
@@ -18,6 +19,7 @@
 
 pub mod client;
 pub mod doh;
+pub mod doh_json;
 pub mod doq;
 mod h2_records;
 pub mod padding;

@@ -71,6 +71,7 @@ async fn start(limits_ms: u64) -> Servers {
                 idle_timeout: limit,
                 handshake_timeout: limit,
                 max_streams: 16,
+                workers: 2,
             },
             stats: Arc::clone(&doh_stats),
         }),
@@ -80,7 +81,9 @@ async fn start(limits_ms: u64) -> Servers {
         idle_timeout: limit,
         handshake_timeout: limit,
         max_streams: 16,
-        stream_timeout: limit,
+        // Shorter than the idle timeout, so a stalled stream is cancelled before the
+        // silent connection is closed.
+        stream_timeout: limit / 2,
     };
     let listener =
         DoqListener::bind("127.0.0.1:0".parse().unwrap(), server_tls.doq(), doq_limits).unwrap();
@@ -349,4 +352,196 @@ async fn doq_protocol_errors_close_the_connection_and_unfinished_streams_are_can
     drop(conn);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(s.doq_stats.open.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn doh_json_form_answers_get_with_name_and_type() {
+    let s = start(5000).await;
+    let config = tls::client_config(&Verify::Opportunistic, &[b"http/1.1"]).unwrap();
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let tcp = TcpStream::connect(s.doh).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut stream = connector.connect(name, tcp).await.unwrap();
+    stream
+        .write_all(b"GET /dns-query?name=www.example&type=A HTTP/1.1\r\nHost: x\r\nAccept: application/dns-json\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/dns-json"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\"Answer\":[{\"name\":\"www.example.\",\"type\":1,\"TTL\":300,\"data\":\"192.0.2.1\"}]"
+        ),
+        "{text}"
+    );
+}
+
+/// Answers queries like [`answer`] and transfers with two messages (the XoQ hook).
+struct WithTransfers;
+
+impl zdns_transport::Respond for WithTransfers {
+    fn respond(&self, query: &[u8], ctx: &QueryContext) -> Option<Vec<u8>> {
+        answer(query, ctx)
+    }
+
+    fn transfer(&self, query: &[u8], ctx: &QueryContext) -> Option<Vec<Vec<u8>>> {
+        let one = answer(query, ctx)?;
+        Some(vec![one.clone(), one])
+    }
+}
+
+/// A UDP relay from a client to `server` that holds back the client's datagrams after
+/// the first, except 0-RTT ones, for `delay`: the handshake then completes only that
+/// late, and whatever the client sent in 0-RTT reaches the server well before.
+async fn handshake_delaying_relay(server: SocketAddr, delay: Duration) -> SocketAddr {
+    let front = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let back = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    back.connect(server).await.unwrap();
+    let addr = front.local_addr().unwrap();
+    let client = Arc::new(tokio::sync::Mutex::new(None::<SocketAddr>));
+    let (f, b, c) = (Arc::clone(&front), Arc::clone(&back), Arc::clone(&client));
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        let mut first = true;
+        while let Ok((n, from)) = f.recv_from(&mut buf).await {
+            *c.lock().await = Some(from);
+            let datagram = buf[..n].to_vec();
+            // Long header, type 0-RTT (RFC 9000 §17.2.3): 0b1101_xxxx.
+            let early = datagram[0] & 0xf0 == 0xd0;
+            let b = Arc::clone(&b);
+            if first || early {
+                let _ = b.send(&datagram).await;
+            } else {
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = b.send(&datagram).await;
+                });
+            }
+            first = false;
+        }
+    });
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        while let Ok(n) = back.recv(&mut buf).await {
+            if let Some(to) = *client.lock().await {
+                let _ = front.send_to(&buf[..n], to).await;
+            }
+        }
+    });
+    addr
+}
+
+async fn doq_exchange(conn: &quinn::Connection, query: &[u8]) -> Vec<Message> {
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    let mut framed = u16::try_from(query.len()).unwrap().to_be_bytes().to_vec();
+    framed.extend_from_slice(query);
+    send.write_all(&framed).await.unwrap();
+    send.finish().unwrap();
+    let bytes = recv.read_to_end(1 << 20).await.unwrap();
+    let mut messages = Vec::new();
+    let mut rest = &bytes[..];
+    while let [hi, lo, tail @ ..] = rest {
+        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+        messages.push(Message::parse(&tail[..len]).unwrap());
+        rest = &tail[len..];
+    }
+    messages
+}
+
+fn axfr() -> Vec<u8> {
+    let mut q = Message::query(0, Name::parse("example.").unwrap(), Rtype::AXFR);
+    q.edns = Some(Edns::default());
+    q.to_wire(512).unwrap()
+}
+
+#[tokio::test]
+async fn doq_0rtt_serves_queries_but_refuses_transfers_until_the_handshake_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tls::ensure_self_signed(dir.path(), &["127.0.0.1"]).unwrap();
+    let id = Identity::from_pem_files(&files.cert, &files.key).unwrap();
+    let server_tls = ServerTls::new(&id, MinVersion::Tls13).unwrap();
+    let limits = DoqLimits {
+        max_connections: 8,
+        idle_timeout: Duration::from_secs(5),
+        handshake_timeout: Duration::from_secs(5),
+        max_streams: 16,
+        stream_timeout: Duration::from_secs(5),
+    };
+    let listener =
+        DoqListener::bind("127.0.0.1:0".parse().unwrap(), server_tls.doq(), limits).unwrap();
+    let server = listener.local_addr().unwrap();
+    tokio::spawn(listener.serve(Arc::new(WithTransfers), Arc::new(ListenerStats::default())));
+
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(quinn::ClientConfig::new(
+        tls::quic_client_crypto(&Verify::Opportunistic).unwrap(),
+    ));
+    // A first connection gets a session ticket; after the handshake, AXFR is served by
+    // the transfer hook (two messages).
+    let conn = endpoint
+        .connect(server, "127.0.0.1")
+        .unwrap()
+        .await
+        .unwrap();
+    let transfer = doq_exchange(&conn, &axfr()).await;
+    assert_eq!(transfer.len(), 2);
+    assert!(transfer.iter().all(|m| m.rcode == lib_dns::Rcode::NOERROR));
+    conn.close(quinn::VarInt::from_u32(doq::DOQ_NO_ERROR), b"");
+
+    // The second resumes with 0-RTT through a relay that holds the handshake back.
+    let relay = handshake_delaying_relay(server, Duration::from_millis(500)).await;
+    let connecting = endpoint.connect(relay, "127.0.0.1").unwrap();
+    let Ok((conn, accepted)) = connecting.into_0rtt() else {
+        panic!("no 0-RTT: the first connection left no resumable session");
+    };
+    let (query, transfer) = (query(0, "a.example.", false), axfr());
+    let (plain, refused) =
+        tokio::join!(doq_exchange(&conn, &query), doq_exchange(&conn, &transfer));
+    assert!(accepted.await, "the server accepted 0-RTT");
+    assert_eq!(plain.len(), 1);
+    assert_eq!(plain[0].rcode, lib_dns::Rcode::NOERROR);
+    assert_eq!(plain[0].answers.len(), 1, "a query in 0-RTT is answered");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].rcode, lib_dns::Rcode::REFUSED);
+    let ede =
+        refused[0].edns.as_ref().unwrap().options.iter().any(
+            |o| matches!(o, EdnsOption::ExtendedError(e) if e.info_code == doq::EDE_TOO_EARLY),
+        );
+    assert!(ede, "REFUSED with Extended DNS Error 26 (Too Early)");
+    // Once the handshake is complete, the same connection transfers.
+    assert_eq!(doq_exchange(&conn, &axfr()).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_pool_falls_back_to_a_working_upstream_and_then_prefers_it() {
+    let s = start(5000).await;
+    // Nothing listens here any more: connections are refused.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut pool = zdns_transport::client::Pool::new(vec![
+        upstream(dead, Protocol::Tls, Verify::Opportunistic),
+        upstream(s.doq, Protocol::Quic, Verify::pin(&s.pin).unwrap()),
+    ])
+    .unwrap();
+    for id in [1u16, 2, 3] {
+        let (used, answer) = pool.query(&query(id, "a.example.", false)).await.unwrap();
+        assert_eq!(used, 1);
+        assert_eq!(Message::parse(&answer).unwrap().id, id);
+    }
+    assert_eq!(pool.clients()[1].connections_opened(), 1);
+    assert!(zdns_transport::client::Pool::new(Vec::new()).is_err());
+    // Every upstream failing gives the last error (QUIC to nothing: the timeout).
+    let mut quic_to_nothing = upstream(dead, Protocol::Quic, Verify::Opportunistic);
+    quic_to_nothing.timeout = Duration::from_millis(300);
+    let mut broken = zdns_transport::client::Pool::new(vec![quic_to_nothing]).unwrap();
+    assert!(broken.query(&query(1, "a.example.", false)).await.is_err());
 }

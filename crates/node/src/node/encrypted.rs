@@ -33,37 +33,41 @@ const DOT: usize = 0;
 const DOH: usize = 1;
 const DOQ: usize = 2;
 
-/// The TLS state shared by the encrypted listeners and the reload path.
+/// The TLS state shared by the encrypted listeners and the reload path; no TLS (no
+/// certificate loaded or made) when no encrypted listener is configured.
 pub struct Encrypted {
-    tls: Arc<ServerTls>,
+    tls: Option<Arc<ServerTls>>,
     doq: Mutex<Vec<DoqListener>>,
 }
 
 impl Encrypted {
     /// Loads the certificate of `settings` (making the self-signed one if needed).
     pub fn new(settings: &Settings) -> Result<Encrypted, String> {
-        let identity = identity(&settings.tls, &settings.data_dir)?;
-        let tls =
-            ServerTls::new(&identity, settings.tls.min_version).map_err(|e| format!("TLS: {e}"))?;
+        let t = &settings.tls;
+        let tls = if t.dot.is_empty() && t.doq.is_empty() && t.doh.is_empty() {
+            None
+        } else {
+            let identity = identity(t, &settings.data_dir)?;
+            let tls = ServerTls::new(&identity, t.min_version).map_err(|e| format!("TLS: {e}"))?;
+            Some(Arc::new(tls))
+        };
         Ok(Encrypted {
-            tls: Arc::new(tls),
+            tls,
             doq: Mutex::new(Vec::new()),
         })
     }
 
     /// Re-reads the certificate and key; on error the current ones stay.
     pub fn reload(&self, settings: &Settings) -> Result<(), String> {
+        let Some(tls) = &self.tls else {
+            return Ok(());
+        };
         let identity = identity(&settings.tls, &settings.data_dir)?;
-        self.tls
-            .replace(&identity, settings.tls.min_version)
+        tls.replace(&identity, settings.tls.min_version)
             .map_err(|e| e.to_string())?;
-        for listener in self
-            .doq
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            listener.set_crypto(self.tls.doq());
+        let listeners = self.doq.lock().unwrap_or_else(PoisonError::into_inner);
+        for listener in listeners.iter() {
+            listener.set_crypto(tls.doq());
         }
         Ok(())
     }
@@ -77,6 +81,9 @@ impl Encrypted {
         control: &Arc<ZoneControl>,
         metrics: &Metrics,
     ) -> Result<(), String> {
+        let Some(tls) = &self.tls else {
+            return Ok(());
+        };
         let t = &settings.tls;
         let mut dot = Vec::new();
         for addr in &t.dot {
@@ -97,11 +104,11 @@ impl Encrypted {
             idle_timeout: t.idle_timeout,
             handshake_timeout: t.handshake_timeout,
             max_streams: t.max_streams,
-            stream_timeout: t.idle_timeout,
+            stream_timeout: t.handshake_timeout,
         };
         let mut doq = Vec::new();
         for addr in &t.doq {
-            let l = DoqListener::bind(*addr, self.tls.doq(), doq_limits)
+            let l = DoqListener::bind(*addr, tls.doq(), doq_limits)
                 .map_err(|e| format!("cannot listen on DoQ {addr}: {e}"))?;
             doq.push(l);
         }
@@ -119,7 +126,7 @@ impl Encrypted {
         for (listener, addr) in dot.into_iter().zip(&t.dot) {
             tokio::spawn(serve_dot(
                 listener,
-                Arc::clone(&self.tls),
+                Arc::clone(tls),
                 Arc::clone(&padded),
                 Arc::clone(control),
                 DotLimits {
@@ -133,7 +140,7 @@ impl Encrypted {
         }
         let (counters, stats) = metrics.encrypted(DOH);
         let service = Arc::new(DohService {
-            tls: Arc::clone(&self.tls),
+            tls: Arc::clone(tls),
             respond: Arc::new(Answering {
                 answerer: Arc::clone(answerer),
                 counters,
@@ -144,6 +151,7 @@ impl Encrypted {
                 idle_timeout: t.idle_timeout,
                 handshake_timeout: t.handshake_timeout,
                 max_streams: t.max_streams,
+                workers: settings.threads,
             },
             stats,
         });
