@@ -14,6 +14,16 @@ use sha2::{Digest, Sha256};
 use crate::entry::PreCert;
 use crate::sct::{Sct, decode_sct_list};
 
+/// The `notBefore` of a certificate or precertificate (RFC 5280 §4.1.2.5), in seconds
+/// since the Unix epoch. The sequencer gives submissions issued long ago a lower priority.
+pub fn not_before(cert: &[u8]) -> Result<u64, CertError> {
+    let tbs = tbs_certificate(cert)?;
+    let validity = Tbs::parse(tbs)?.field(3)?;
+    let validity = x509_cert::time::Validity::<x509_cert::certificate::Rfc5280>::from_der(validity)
+        .map_err(der_err("validity"))?;
+    Ok(validity.not_before.to_unix_duration().as_secs())
+}
+
 /// The precertificate poison extension (RFC 6962 §3.1).
 pub const POISON_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
 /// The embedded SCT list extension (RFC 6962 §3.3).
@@ -492,5 +502,16 @@ mod tests {
         let cert = build(Tag::Sequence, &[&tbs, &alg, &[0x03, 0x01, 0x00]]).unwrap();
         assert_eq!(tbs_certificate(&cert).unwrap(), tbs.as_slice());
         assert!(issuer_key_hash(&cert).is_err());
+        assert!(not_before(&cert).is_err());
+    }
+
+    #[test]
+    fn reads_not_before() {
+        let mut params = rcgen::CertificateParams::new(vec!["a.example".into()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(2001, 2, 3);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        // 2001-02-03T00:00:00Z
+        assert_eq!(not_before(cert.der()).unwrap(), 981_158_400);
     }
 }

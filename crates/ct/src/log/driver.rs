@@ -36,15 +36,18 @@ impl Sequencer for LocalSequencer {
                 if let Some(sct) = self.shared.known_sct(&submission)? {
                     return Ok(sct);
                 }
+                let retry_after = self.shared.config.period.max(Duration::from_secs(1));
                 if let Some(waiters) = state.inflight.get_mut(&key) {
                     waiters.push(tx);
                 } else {
-                    state
+                    let priority = submission.priority(now_ms() / 1000);
+                    let evicted = state
                         .pool
-                        .add(submission.clone(), tx)
-                        .map_err(|_| AddError::Busy {
-                            retry_after: self.shared.config.period.max(Duration::from_secs(1)),
-                        })?;
+                        .add(submission.clone(), priority, tx)
+                        .map_err(|_| AddError::Busy { retry_after })?;
+                    for waiter in evicted {
+                        let _ = waiter.send(Err(AddError::Busy { retry_after }));
+                    }
                 }
             }
             let (index, timestamp) = rx
