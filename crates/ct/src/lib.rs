@@ -23,6 +23,8 @@
 //!   deduplication index records) and the crash-safe commit order.
 //! - [`log`]: the running log: key, roots, recovery, the sequencer task, reads.
 //! - [`http`]: the RFC 6962, static-ct-api and node API routes (axum).
+//! - [`witness`]: C2SP tlog-witness and tlog-cosignature: a witness (sans-I/O checks,
+//!   and a running one with durable state), and witness policies for clients.
 //!
 //! The core modules touch no files, sockets or clocks: timestamps are parameters and
 //! storage sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
@@ -54,3 +56,4 @@ pub mod sig;
 pub mod storage;
 pub mod tiles;
 pub mod tls;
+pub mod witness;
