@@ -21,6 +21,7 @@
 //!   filesystem implementation; `s3` (feature `s3`) is the object-store backend.
 //! - [`sequencer`]: the sans-I/O sequencing core (pool, batches, staging bundles, the
 //!   deduplication index records) and the crash-safe commit order.
+//! - [`client`]: a small HTTP/1.1 client for witnesses, webhooks and tiles.
 //! - [`log`]: the running log: key, roots, recovery, the sequencer task, reads.
 //! - [`http`]: the RFC 6962, static-ct-api and node API routes (axum).
 //! - [`witness`]: C2SP tlog-witness and tlog-cosignature: a witness (sans-I/O checks,
@@ -42,6 +43,7 @@
 pub mod cert;
 pub mod chain;
 pub mod checkpoint;
+pub mod client;
 pub mod entry;
 pub mod http;
 pub mod keys;

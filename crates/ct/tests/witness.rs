@@ -214,3 +214,188 @@ async fn concurrent_requests_cannot_roll_the_state_back() {
     assert_eq!(witness.latest(ORIGIN).await.unwrap().unwrap().size, won[0]);
     std::fs::remove_dir_all(&f.config.data_dir).unwrap();
 }
+
+mod log_side {
+    //! A log that publishes a checkpoint only once 2 of its 3 witnesses cosigned it.
+
+    use std::time::Duration;
+
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256};
+    use tokio::net::TcpListener;
+    use zdns_ct::chain::ChainKind;
+    use zdns_ct::checkpoint::rfc6962::Rfc6962Verifier;
+    use zdns_ct::log::{Log, LogConfig, WitnessEndpoint, WitnessSet};
+    use zdns_ct::witness::cosignature::rfc6962_vkey;
+    use zdns_ct::witness::server::router;
+    use zdns_ct::witness::{PolicyError, Witness, WitnessConfig};
+
+    use super::*;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "zdns-ct-witnessed-{name}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn ca_params() -> CertificateParams {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "Witnessed Root");
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p
+    }
+
+    /// Serves a witness on `listener` until the task is aborted.
+    fn serve(listener: TcpListener, witness: Arc<Witness>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router(witness, "/witness/")).await;
+        })
+    }
+
+    async fn wait_for_size(log: &Log, size: u64) -> bool {
+        for _ in 0..200 {
+            if log.head().sth.size >= size {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checkpoints_are_published_only_when_the_policy_is_met() {
+        let dir = temp("log");
+        let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let ca_cert = ca_params().self_signed(&ca_key).unwrap();
+        std::fs::write(dir.join("roots.pem"), ca_cert.pem()).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params(), ca_key);
+        let leaf = |name: &str| {
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+            let p = CertificateParams::new(vec![name.to_string()]).unwrap();
+            p.signed_by(&key, &issuer).unwrap().der().to_vec()
+        };
+
+        // Three witnesses: two listening, one address where nothing answers.
+        let l1 = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let l2 = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let urls: Vec<String> = [&l1, &l2, &dead]
+            .iter()
+            .map(|l| format!("http://{}/witness/", l.local_addr().unwrap()))
+            .collect();
+        drop(dead);
+        // The log key is generated on first open; open once to learn it.
+        let mut config = LogConfig::embedded(&dir);
+        config.period = Duration::from_millis(50);
+        let public = Log::open_local(config.clone())
+            .await
+            .unwrap()
+            .key()
+            .public()
+            .clone();
+        let vkey = rfc6962_vkey(&config.origin, &public);
+        let witnesses: Vec<Arc<Witness>> = (0..3)
+            .map(|i| {
+                Arc::new(
+                    Witness::open(&WitnessConfig {
+                        name: format!("w{i}.example"),
+                        data_dir: dir.join(format!("witness{i}")),
+                        logs: vec![vkey.clone()],
+                    })
+                    .unwrap(),
+                )
+            })
+            .collect();
+        let set = WitnessSet {
+            witnesses: urls
+                .iter()
+                .zip(&witnesses)
+                .map(|(url, w)| WitnessEndpoint {
+                    url: url.clone(),
+                    verifier: w.key().verifier(),
+                })
+                .collect(),
+            threshold: 2,
+            timeout: Duration::from_secs(2),
+        };
+        let policy = set.policy();
+        config.witnesses = Some(set);
+        let s1 = serve(l1, Arc::clone(&witnesses[0]));
+        let s2 = serve(l2, Arc::clone(&witnesses[1]));
+        let log = Arc::new(Log::open_local(config.clone()).await.unwrap());
+        let lv = Rfc6962Verifier::new(&config.origin, public.clone());
+
+        // 2 of 3 answer: the checkpoint is published with their cosignatures.
+        let sct = log
+            .add_chain(&[leaf("a.example")], ChainKind::Certificate)
+            .await
+            .unwrap();
+        assert_eq!(sct.leaf_index().unwrap(), Some(0));
+        assert!(wait_for_size(&log, 1).await);
+        let note = String::from_utf8(log.read_object("checkpoint").await.unwrap()).unwrap();
+        assert_eq!(policy.verify(&note, &lv).unwrap().size, 1);
+        let all_three = WitnessPolicy {
+            threshold: 3,
+            ..policy.clone()
+        };
+        assert!(matches!(
+            all_three.verify(&note, &lv),
+            Err(PolicyError::NotMet {
+                cosigned: 2,
+                threshold: 3
+            })
+        ));
+        assert_eq!(
+            witnesses[0]
+                .latest(&config.origin)
+                .await
+                .unwrap()
+                .unwrap()
+                .size,
+            1
+        );
+
+        // One of the two stops: the next entry is committed (it gets its SCT) but its
+        // checkpoint is not published while only one witness cosigns.
+        s2.abort();
+        let _ = s2.await;
+        let sct = log
+            .add_chain(&[leaf("b.example")], ChainKind::Certificate)
+            .await
+            .unwrap();
+        assert_eq!(sct.leaf_index().unwrap(), Some(1));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(log.head().sth.size, 1);
+        let public_note = String::from_utf8(log.read_object("checkpoint").await.unwrap()).unwrap();
+        assert_eq!(policy.verify(&public_note, &lv).unwrap().size, 1);
+
+        // A restart of the log keeps serving the cosigned checkpoint, and publishes the
+        // new one as soon as the second witness is back.
+        drop(log);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let log = Arc::new(Log::open_local(config.clone()).await.unwrap());
+        assert_eq!(log.head().sth.size, 1);
+        let back = TcpListener::bind(
+            urls[1]
+                .trim_start_matches("http://")
+                .trim_end_matches("/witness/"),
+        )
+        .await
+        .unwrap();
+        let s2 = serve(back, Arc::clone(&witnesses[1]));
+        assert!(wait_for_size(&log, 2).await);
+        let note = String::from_utf8(log.read_object("checkpoint").await.unwrap()).unwrap();
+        assert_eq!(policy.verify(&note, &lv).unwrap().size, 2);
+        s1.abort();
+        s2.abort();
+        drop(log);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -126,9 +126,7 @@ pub(super) async fn commit(
     while let Some(done) = puts.join_next().await {
         done.map_err(|e| LogError::Io(format!("tile upload task: {e}")))??;
     }
-    storage
-        .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
-        .await?;
+    let published = publish(shared, state, &note, batch.flush.size).await?;
     let records: Vec<IndexRecord> = batch
         .entries
         .iter()
@@ -141,10 +139,12 @@ pub(super) async fn commit(
         })
         .collect();
     shared.index.lock().map_err(poisoned)?.append(&records)?;
-    *shared.head.write().map_err(poisoned)? = Arc::new(Head {
-        sth: batch.sth,
-        note,
-    });
+    if let Some(note) = published {
+        *shared.head.write().map_err(poisoned)? = Arc::new(Head {
+            sth: batch.sth,
+            note,
+        });
+    }
     Ok(batch
         .entries
         .into_iter()
@@ -153,6 +153,41 @@ pub(super) async fn commit(
                 .map_err(|e| e.to_string())
         })
         .collect())
+}
+
+/// Publishes the committed checkpoint `note` of tree `size` as the public
+/// `checkpoint`, first gathering witness cosignatures when the log has witnesses.
+/// Returns the published note, or `None` when too few witnesses cosigned: the entries
+/// stay committed (and their SCTs are issued), and the next period tries again.
+pub(super) async fn publish(
+    shared: &Shared,
+    state: &mut State,
+    note: &str,
+    size: u64,
+) -> Result<Option<String>, LogError> {
+    let note = match &shared.config.witnesses {
+        None => note.to_string(),
+        Some(set) => {
+            let (cosigned_note, cosigned) = shared.cosign(set, note, size).await?;
+            if cosigned < set.threshold {
+                tracing::warn!(
+                    size,
+                    cosigned,
+                    threshold = set.threshold,
+                    "too few witness cosignatures: checkpoint not published"
+                );
+                state.publish_due = true;
+                return Ok(None);
+            }
+            cosigned_note
+        }
+    };
+    shared
+        .storage
+        .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
+        .await?;
+    state.publish_due = false;
+    Ok(Some(note))
 }
 
 /// How long a head may go unrefreshed when nothing is submitted.
@@ -192,7 +227,7 @@ pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
         };
         let stale = now_ms().saturating_sub(shared.head().sth.timestamp)
             > u64::try_from(REFRESH.as_millis()).unwrap_or(u64::MAX);
-        if items.is_empty() && !stale {
+        if items.is_empty() && !stale && !current.publish_due {
             state = Some(current);
             continue;
         }

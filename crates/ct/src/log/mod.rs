@@ -37,6 +37,7 @@ mod driver;
 mod files;
 mod recover;
 mod tiles;
+mod witnessing;
 
 pub use driver::LocalSequencer;
 use driver::{PoolState, run};
@@ -44,6 +45,7 @@ pub use files::add_roots_file;
 use files::{Index, load_key, load_roots, lock_dir};
 use recover::recover;
 use tiles::read_data_tile;
+pub use witnessing::{WitnessEndpoint, WitnessSet};
 
 /// The lock checkpoint: the compare-and-swapped head of the log.
 pub const LOCK_KEY: &str = "lock/checkpoint";
@@ -84,6 +86,9 @@ pub struct LogConfig {
     pub mmd: u64,
     /// Whether to generate a key when the data directory has none.
     pub generate_key: bool,
+    /// Witnesses whose cosignatures a checkpoint needs before it is published (none:
+    /// published as soon as it is committed).
+    pub witnesses: Option<WitnessSet>,
 }
 
 impl LogConfig {
@@ -101,6 +106,7 @@ impl LogConfig {
             pool_size: 100_000,
             mmd: 60,
             generate_key: true,
+            witnesses: None,
         }
     }
 }
@@ -247,6 +253,8 @@ struct Shared {
     index: Mutex<Index>,
     head: RwLock<Arc<Head>>,
     tiles: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
+    /// The size each configured witness last cosigned, when known.
+    witness_sizes: Mutex<Vec<Option<u64>>>,
     /// Held (locked) while the log runs, so that one process owns the data directory.
     _lock: std::fs::File,
 }
@@ -339,6 +347,7 @@ impl Log {
                 note: String::new(),
             })),
             tiles: Mutex::new(HashMap::new()),
+            witness_sizes: Mutex::new(Vec::new()),
             _lock: lock,
         });
         let state = recover(&shared).await?;
