@@ -41,8 +41,8 @@ mod witnessing;
 
 pub use driver::LocalSequencer;
 use driver::{PoolState, run};
-pub use files::add_roots_file;
 use files::{Index, load_key, load_roots, lock_dir};
+pub use files::{add_roots_file, public_key};
 use recover::recover;
 use tiles::read_data_tile;
 pub use witnessing::{WitnessEndpoint, WitnessSet};

@@ -60,12 +60,17 @@ pub(super) async fn recover(shared: &Shared) -> Result<State, LogError> {
             (sth, note, v)
         }
     };
-    // A witnessed log serves the last checkpoint published with its cosignatures.
-    let (sth, note) = match storage.get(CHECKPOINT_KEY).await? {
-        Some(p) if witnessed => {
+    // A witnessed log serves the last checkpoint published with its cosignatures, and
+    // publishes again if that one lacks the cosignatures its policy now asks for.
+    let (sth, note) = match (storage.get(CHECKPOINT_KEY).await?, &shared.config.witnesses) {
+        (Some(p), Some(set)) => {
             let p = String::from_utf8(p)
                 .map_err(|_| LogError::Corrupt("the checkpoint is not UTF-8".into()))?;
             let sth = SignedTreeHead::from_note(&p, origin, public).map_err(note_err)?;
+            let verifier = crate::checkpoint::rfc6962::Rfc6962Verifier::new(origin, public.clone());
+            if set.policy().verify(&p, &verifier).is_err() {
+                publish_due = true;
+            }
             (sth, p)
         }
         _ => (lock_sth.clone(), lock_note),

@@ -1,7 +1,9 @@
-//! `zdns ct …`: manage the node's Certificate Transparency log.
+//! `zdns ct …`: manage the node's Certificate Transparency log, run a witness.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
@@ -11,6 +13,38 @@ pub enum CtCommand {
     /// The log's trusted roots.
     #[command(subcommand)]
     Roots(RootsCommand),
+    /// Print the log's verifier key (vkey), to configure witnesses with.
+    Vkey(VkeyArgs),
+    /// Run a C2SP tlog-witness: `POST http://LISTEN/witness/add-checkpoint`.
+    Witness(WitnessArgs),
+}
+
+/// Arguments of `zdns ct vkey`.
+#[derive(Args)]
+pub struct VkeyArgs {
+    /// The node's data directory (the log lives in its `ct/` subdirectory).
+    #[arg(long, default_value = "zdns-data")]
+    pub data_dir: PathBuf,
+    /// The node's HTTP address, which is the log's origin.
+    #[arg(long, default_value = "127.0.0.1:8053")]
+    pub http: SocketAddr,
+}
+
+/// Arguments of `zdns ct witness`.
+#[derive(Args)]
+pub struct WitnessArgs {
+    /// The cosigner name, a schema-less URL such as `witness.example/w1`.
+    #[arg(long)]
+    pub name: String,
+    /// Where to listen for HTTP.
+    #[arg(long)]
+    pub listen: SocketAddr,
+    /// Where the witness keeps its key (generated on first run) and state.
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// The vkey of a log to cosign for (repeat for more logs).
+    #[arg(long = "log", required = true)]
+    pub logs: Vec<String>,
 }
 
 /// `zdns ct roots …`.
@@ -35,6 +69,68 @@ pub struct AddArgs {
 pub fn run(cmd: CtCommand) -> ExitCode {
     match cmd {
         CtCommand::Roots(RootsCommand::Add(args)) => roots_add(&args),
+        CtCommand::Vkey(args) => vkey(&args),
+        CtCommand::Witness(args) => witness(args),
+    }
+}
+
+fn vkey(args: &VkeyArgs) -> ExitCode {
+    match zdns_ct::log::public_key(&args.data_dir.join("ct")) {
+        Ok(key) => {
+            println!(
+                "{}",
+                zdns_ct::witness::cosignature::rfc6962_vkey(&args.http.to_string(), &key)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("zdns ct vkey: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn witness(args: WitnessArgs) -> ExitCode {
+    let config = zdns_ct::witness::WitnessConfig {
+        name: args.name,
+        data_dir: args.data_dir,
+        logs: args.logs,
+    };
+    let witness = match zdns_ct::witness::Witness::open(&config) {
+        Ok(w) => Arc::new(w),
+        Err(e) => {
+            eprintln!("zdns ct witness: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("zdns ct witness: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        let addr = listener.local_addr()?;
+        println!("{}", witness.key().verifier().vkey());
+        println!("listening on http://{addr}/witness/");
+        let app = zdns_ct::witness::server::router(witness, "/witness/");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zdns ct witness: {}: {e}", args.listen);
+            ExitCode::FAILURE
+        }
     }
 }
 
