@@ -24,6 +24,8 @@
 //! - [`client`]: a small HTTP/1.1 client for witnesses, webhooks and tiles.
 //! - [`log`]: the running log: key, roots, recovery, the sequencer task, reads.
 //! - [`http`]: the RFC 6962, static-ct-api and node API routes (axum).
+//! - [`monitor`]: domain watches: following a log's tiles with verified consistency,
+//!   and the node's monitor of its own log with webhooks.
 //! - [`witness`]: C2SP tlog-witness and tlog-cosignature: a witness (sans-I/O checks,
 //!   and a running one with durable state), and witness policies for clients.
 //!
@@ -49,6 +51,7 @@ pub mod http;
 pub mod keys;
 pub mod log;
 pub mod merkle;
+pub mod monitor;
 pub mod pem;
 #[cfg(feature = "s3")]
 pub mod s3;

@@ -17,6 +17,31 @@ pub enum CtCommand {
     Vkey(VkeyArgs),
     /// Run a C2SP tlog-witness: `POST http://LISTEN/witness/add-checkpoint`.
     Witness(WitnessArgs),
+    /// Follow a static-ct-api log from its tiles, check every checkpoint is consistent
+    /// with the last one seen, and print the entries for a domain or its subdomains.
+    Watch(WatchArgs),
+}
+
+/// Arguments of `zdns ct watch`.
+#[derive(Args)]
+pub struct WatchArgs {
+    /// The log's monitoring prefix, e.g. `http://127.0.0.1:8053/ct/`.
+    pub log_url: String,
+    /// A domain to watch, with its subdomains (repeatable).
+    #[arg(long = "domain", required = true)]
+    pub domains: Vec<String>,
+    /// The log's vkey, to check checkpoint signatures with (`zdns ct vkey`).
+    #[arg(long)]
+    pub vkey: Option<String>,
+    /// The first leaf index to scan.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 10)]
+    pub interval: u64,
+    /// Poll once and exit.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// Arguments of `zdns ct vkey`.
@@ -71,7 +96,81 @@ pub fn run(cmd: CtCommand) -> ExitCode {
         CtCommand::Roots(RootsCommand::Add(args)) => roots_add(&args),
         CtCommand::Vkey(args) => vkey(&args),
         CtCommand::Witness(args) => witness(args),
+        CtCommand::Watch(args) => watch(args),
     }
+}
+
+fn watch(args: WatchArgs) -> ExitCode {
+    let verifier = match args
+        .vkey
+        .as_deref()
+        .map(zdns_ct::witness::cosignature::log_verifier_from_vkey)
+        .transpose()
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("zdns ct watch: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if verifier.is_none() {
+        eprintln!("zdns ct watch: no --vkey: checkpoint signatures are not checked");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("zdns ct watch: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let client = zdns_ct::client::Client::new(std::time::Duration::from_secs(30));
+        let mut follower =
+            zdns_ct::monitor::Follower::new(&args.log_url, client, verifier, args.from);
+        loop {
+            match follower.poll(&args.domains).await {
+                Ok(round) => {
+                    match round.consistent_with {
+                        Some(old) => {
+                            println!("checkpoint {} consistent with {old}", round.checkpoint.size)
+                        }
+                        None => println!(
+                            "checkpoint {} verified against its tiles",
+                            round.checkpoint.size
+                        ),
+                    }
+                    for m in &round.matches {
+                        println!(
+                            "match {} leaf_index={} {} timestamp={} names={}",
+                            m.domain,
+                            m.leaf_index,
+                            if m.precert {
+                                "precertificate"
+                            } else {
+                                "certificate"
+                            },
+                            m.timestamp,
+                            m.names.join(",")
+                        );
+                    }
+                }
+                Err(e) => {
+                    eprintln!("zdns ct watch: {}: {e}", args.log_url);
+                    // An inconsistent log is a finding, not a transient failure.
+                    if args.once || matches!(e, zdns_ct::monitor::FollowError::Inconsistent(_)) {
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            if args.once {
+                return ExitCode::SUCCESS;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(args.interval)).await;
+        }
+    })
 }
 
 fn vkey(args: &VkeyArgs) -> ExitCode {

@@ -1,7 +1,8 @@
 //! The node's Certificate Transparency services on its HTTP listener, configured by
 //! files in `<data dir>/ct/`:
 //! - the log (always; static-ct-api under `/ct/`, RFC 6962 under `/ct/v1/`, the API
-//!   under `/api/v1/ct/`);
+//!   under `/api/v1/ct/`) and its monitor (`/api/v1/ct/monitor`, watches kept in
+//!   `monitor.json`);
 //! - `witnesses.toml`, if present: the witnesses whose cosignatures a checkpoint needs
 //!   before the log publishes it;
 //! - `witness.toml`, if present: a C2SP tlog-witness served at `/witness/add-checkpoint`.
@@ -27,12 +28,15 @@ use std::time::Duration;
 use axum::Router;
 use serde::Deserialize;
 use zdns_ct::log::{Log, LogConfig, WitnessEndpoint, WitnessSet};
+use zdns_ct::monitor::{Monitor, MonitorConfig};
 use zdns_ct::witness::{CosignatureVerifier, Witness, WitnessConfig};
 
 /// The log's witness set file in `<data dir>/ct`.
 pub const WITNESSES_FILE: &str = "witnesses.toml";
 /// The witness configuration file in `<data dir>/ct`.
 pub const WITNESS_FILE: &str = "witness.toml";
+/// The monitor's watches and matches in `<data dir>/ct`.
+pub const MONITOR_FILE: &str = "monitor.json";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,7 +135,13 @@ pub async fn routes(data_dir: &Path, http: SocketAddr) -> Option<Router> {
     match Log::open_local(config).await {
         Ok(log) => {
             tracing::info!(url = %format!("http://{http}/ct/"), "CT log");
-            router = Some(zdns_ct::http::router(Arc::new(log)));
+            let log = Arc::new(log);
+            let mut routes = zdns_ct::http::router(Arc::clone(&log));
+            match Monitor::open(log, MonitorConfig::new(dir.join(MONITOR_FILE))) {
+                Ok(monitor) => routes = routes.merge(zdns_ct::monitor::service::router(monitor)),
+                Err(e) => tracing::error!(error = %e, "CT monitor not started"),
+            }
+            router = Some(routes);
         }
         Err(e) => tracing::error!(error = %e, "CT log not started"),
     }
