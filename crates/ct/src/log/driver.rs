@@ -195,7 +195,11 @@ pub(super) const REFRESH: Duration = Duration::from_secs(30);
 
 /// The sequencer task: every period, take the pool, commit it, answer the waiters. On
 /// a failure, fail the batch's waiters and rebuild the state from storage.
-pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
+pub(super) async fn run(
+    weak: Weak<Shared>,
+    mut state: Option<State>,
+    stop: Arc<tokio::sync::Notify>,
+) {
     let period = match weak.upgrade() {
         Some(s) => s.config.period,
         None => return,
@@ -203,7 +207,10 @@ pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.notified() => return,
+        }
         let Some(shared) = weak.upgrade() else {
             return;
         };
@@ -232,7 +239,9 @@ pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
             continue;
         }
         let (subs, mut waiters): (Vec<Submission>, Vec<Vec<Waiter>>) = items.into_iter().unzip();
+        let started = std::time::Instant::now();
         let result = commit(&shared, &mut current, &subs).await;
+        shared.record_commit(started.elapsed());
         if let Ok(mut p) = shared.pool.lock() {
             for (sub, w) in subs.iter().zip(waiters.iter_mut()) {
                 if let Some(more) = p.inflight.remove(&sub.dedup_key()) {

@@ -33,6 +33,7 @@ use crate::tiles::hashes::TileReader;
 use crate::tiles::writer::TileWriter;
 use crate::tiles::{TILE_WIDTH, TileId, TileKind};
 
+mod bench;
 mod driver;
 mod files;
 mod recover;
@@ -253,6 +254,8 @@ struct Shared {
     index: Mutex<Index>,
     head: RwLock<Arc<Head>>,
     tiles: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
+    /// How long recent sequencing periods took to commit.
+    commit_times: Mutex<std::collections::VecDeque<Duration>>,
     /// The size each configured witness last cosigned, when known.
     witness_sizes: Mutex<Vec<Option<u64>>>,
     /// Held (locked) while the log runs, so that one process owns the data directory.
@@ -297,12 +300,18 @@ impl Shared {
 pub struct Log {
     shared: Arc<Shared>,
     sequencer: Arc<dyn Sequencer>,
-    task: tokio::task::JoinHandle<()>,
+    sequencer_thread: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<tokio::sync::Notify>,
 }
 
 impl Drop for Log {
     fn drop(&mut self) {
-        self.task.abort();
+        // Stop the sequencer between periods (a commit in progress finishes) and wait,
+        // so that the data directory is free when this returns.
+        self.stop.notify_one();
+        if let Some(t) = self.sequencer_thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -317,7 +326,7 @@ impl fmt::Debug for Log {
 impl Log {
     /// Opens the log: key (generated into `config.data_dir` if absent and allowed),
     /// roots, deduplication index; recovers `storage` to a consistent state; starts the
-    /// sequencer task (so it must run inside a Tokio runtime).
+    /// sequencer on its own thread.
     pub async fn open(config: LogConfig, storage: Arc<dyn Storage>) -> Result<Log, LogError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| LogError::Io(format!("{}: {e}", config.data_dir.display())))?;
@@ -348,16 +357,29 @@ impl Log {
             })),
             tiles: Mutex::new(HashMap::new()),
             witness_sizes: Mutex::new(Vec::new()),
+            commit_times: Mutex::new(std::collections::VecDeque::new()),
             _lock: lock,
         });
         let state = recover(&shared).await?;
-        let task = tokio::spawn(run(Arc::downgrade(&shared), Some(state)));
+        // The sequencer runs on its own thread and runtime, so that a period's commit is
+        // not queued behind thousands of request tasks on the caller's workers.
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| LogError::Io(format!("sequencer runtime: {e}")))?;
+        let (weak, stopped) = (Arc::downgrade(&shared), Arc::clone(&stop));
+        let sequencer_thread = std::thread::Builder::new()
+            .name("ct-sequencer".into())
+            .spawn(move || runtime.block_on(run(weak, Some(state), stopped)))
+            .map_err(|e| LogError::Io(format!("sequencer thread: {e}")))?;
         Ok(Log {
             sequencer: Arc::new(LocalSequencer {
                 shared: Arc::clone(&shared),
             }),
             shared,
-            task,
+            sequencer_thread: Some(sequencer_thread),
+            stop,
         })
     }
 
