@@ -35,6 +35,20 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
+/// CPU time (user + system) this process has used, from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 12th,
+    // stime the 13th, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted
         .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
@@ -118,6 +132,13 @@ async fn main() {
     let window_start = start + warmup;
     let stop = window_start + Duration::from_secs(seconds);
     let commits_before = log.commit_times().len();
+    let cpu_at_window = {
+        let until = window_start;
+        tokio::spawn(async move {
+            tokio::time::sleep_until(until.into()).await;
+            cpu_time()
+        })
+    };
     let mut tasks = Vec::with_capacity(clients);
     for _ in 0..clients {
         let (client, url, bodies, next) = (
@@ -164,6 +185,7 @@ async fn main() {
         }
     }
     let load_after = loadavg();
+    let cpu = cpu_time().saturating_sub(cpu_at_window.await.unwrap());
     latencies.sort();
     let mut commits: Vec<Duration> = log
         .commit_times()
@@ -195,6 +217,12 @@ async fn main() {
         pct(&commits, 0.5),
         pct(&commits, 0.99),
         commits.last().copied().unwrap_or_default()
+    );
+    println!(
+        "CPU (client and server) {:.1?} in the window: {:.0} us per accepted submission, {:.0}/s on 2 idle cores",
+        cpu,
+        cpu.as_micros() as f64 / statuses[0].max(1) as f64,
+        2e6 / (cpu.as_micros() as f64 / statuses[0].max(1) as f64)
     );
     println!("load average before {load_before}, after {load_after}");
 }
