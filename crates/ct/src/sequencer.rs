@@ -7,8 +7,9 @@
 //! 1. the staging bundle (every tile of the batch) is written;
 //! 2. the lock checkpoint is compare-and-swapped from the previous tree head to the new
 //!    one: from here the batch is committed;
-//! 3. the tiles are written, then the public `checkpoint`;
-//! 4. the deduplication index is appended, and the SCTs are returned.
+//! 3. the tiles are written, and meanwhile the deduplication index is appended;
+//! 4. the public `checkpoint` is written (with witness cosignatures when the log has
+//!    witnesses), and the SCTs are returned.
 //!
 //! A crash before 2 loses the batch, for which no SCT was issued; a crash after 2 is
 //! recovered by re-applying the staging bundle of the lock checkpoint ([`Staging`]).

@@ -123,10 +123,9 @@ pub(super) async fn commit(
         let storage = Arc::clone(storage);
         puts.spawn(async move { storage.put(&id.path(), data).await });
     }
-    while let Some(done) = puts.join_next().await {
-        done.map_err(|e| LogError::Io(format!("tile upload task: {e}")))??;
-    }
-    let published = publish(shared, state, &note, batch.flush.size).await?;
+    // Let the tile writes start, and append the deduplication index (the batch is
+    // committed since the CAS) while they run.
+    tokio::task::yield_now().await;
     let records: Vec<IndexRecord> = batch
         .entries
         .iter()
@@ -139,6 +138,10 @@ pub(super) async fn commit(
         })
         .collect();
     shared.index.lock().map_err(poisoned)?.append(&records)?;
+    while let Some(done) = puts.join_next().await {
+        done.map_err(|e| LogError::Io(format!("tile upload task: {e}")))??;
+    }
+    let published = publish(shared, state, &note, batch.flush.size).await?;
     if let Some(note) = published {
         *shared.head.write().map_err(poisoned)? = Arc::new(Head {
             sth: batch.sth,
