@@ -128,11 +128,16 @@ pub async fn routes(data_dir: &Path, http: SocketAddr) -> Option<Router> {
     config.origin = http.to_string();
     config.submission_url = format!("http://{http}/");
     config.monitoring_url = format!("http://{http}/ct/");
-    match witness_set(&dir) {
-        Ok(set) => config.witnesses = set,
-        Err(e) => tracing::error!(error = %e, "CT log witnesses not configured"),
-    }
-    match Log::open_local(config).await {
+    // A log whose witness configuration is unreadable is not started: it would
+    // publish checkpoints without the cosignatures its operator asked for.
+    let opened = match witness_set(&dir) {
+        Ok(set) => {
+            config.witnesses = set;
+            Log::open_local(config).await.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e),
+    };
+    match opened {
         Ok(log) => {
             tracing::info!(url = %format!("http://{http}/ct/"), "CT log");
             let log = Arc::new(log);
@@ -165,4 +170,45 @@ pub async fn routes(data_dir: &Path, http: SocketAddr) -> Option<Router> {
         Err(e) => tracing::error!(error = %e, "witness not started"),
     }
     router
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn witness_files_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(witness_set(dir.path()).unwrap().is_none());
+        assert!(witness_config(dir.path()).unwrap().is_none());
+        let vkey = zdns_ct::witness::CosignerKey::from_seed("w.example", &[1; 32])
+            .unwrap()
+            .verifier()
+            .vkey();
+        let write = |text: &str| std::fs::write(dir.path().join(WITNESSES_FILE), text).unwrap();
+        write(&format!(
+            "threshold = 1\n[[witness]]\nurl = \"http://127.0.0.1:1/w\"\nvkey = \"{vkey}\"\n"
+        ));
+        let set = witness_set(dir.path()).unwrap().unwrap();
+        assert_eq!(set.threshold, 1);
+        assert_eq!(set.witnesses[0].url, "http://127.0.0.1:1/w/");
+        assert_eq!(set.timeout, Duration::from_millis(5000));
+        for bad in [
+            format!("threshold = 2\n[[witness]]\nurl = \"http://x/\"\nvkey = \"{vkey}\"\n"),
+            "threshold = 1\n[[witness]]\nurl = \"http://x/\"\nvkey = \"nonsense\"\n".into(),
+            "threshold = 1\nunknown = 3\n".into(),
+            "not toml".into(),
+        ] {
+            write(&bad);
+            assert!(witness_set(dir.path()).is_err(), "{bad}");
+        }
+        std::fs::write(
+            dir.path().join(WITNESS_FILE),
+            "name = \"me.example\"\nlogs = [\"a+00000000+AA==\"]\n",
+        )
+        .unwrap();
+        let c = witness_config(dir.path()).unwrap().unwrap();
+        assert_eq!(c.name, "me.example");
+        assert_eq!(c.data_dir, dir.path().join("witness"));
+    }
 }
