@@ -14,6 +14,52 @@ use sha2::{Digest, Sha256};
 use crate::entry::PreCert;
 use crate::sct::{Sct, decode_sct_list};
 
+/// The `notBefore` of a certificate or precertificate (RFC 5280 §4.1.2.5), in seconds
+/// since the Unix epoch. The sequencer gives submissions issued long ago a lower priority.
+pub fn not_before(cert: &[u8]) -> Result<u64, CertError> {
+    let tbs = tbs_certificate(cert)?;
+    let validity = Tbs::parse(tbs)?.field(3)?;
+    let validity = x509_cert::time::Validity::<x509_cert::certificate::Rfc5280>::from_der(validity)
+        .map_err(der_err("validity"))?;
+    Ok(validity.not_before.to_unix_duration().as_secs())
+}
+
+/// Subject alternative name (RFC 5280 §4.2.1.6).
+pub const SUBJECT_ALT_NAME_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+
+/// The DNS names a certificate (`tbs = false`) or a bare `TBSCertificate` (`tbs =
+/// true`, as a precertificate entry holds) is for: the subject alternative name's
+/// dNSName entries and the subject's common name, lowercased, without duplicates.
+pub fn dns_names(der: &[u8], tbs: bool) -> Result<Vec<String>, CertError> {
+    let tbs = if tbs { der } else { tbs_certificate(der)? };
+    let view = Tbs::parse(tbs)?;
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    };
+    let subject = x509_cert::name::Name::from_der(view.field(4)?).map_err(der_err("subject"))?;
+    if let Ok(Some(cn)) = subject.common_name() {
+        add(&String::from(cn));
+    }
+    for raw in view.extensions()?.map(|e| e.items).unwrap_or_default() {
+        let ext = Ext::parse(raw)?;
+        if ext.oid != SUBJECT_ALT_NAME_OID {
+            continue;
+        }
+        let san = x509_cert::ext::pkix::SubjectAltName::from_der(ext.value)
+            .map_err(der_err("subjectAltName"))?;
+        for general in &san.0 {
+            if let x509_cert::ext::pkix::name::GeneralName::DnsName(n) = general {
+                add(n.as_str());
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// The precertificate poison extension (RFC 6962 §3.1).
 pub const POISON_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
 /// The embedded SCT list extension (RFC 6962 §3.3).
@@ -492,5 +538,33 @@ mod tests {
         let cert = build(Tag::Sequence, &[&tbs, &alg, &[0x03, 0x01, 0x00]]).unwrap();
         assert_eq!(tbs_certificate(&cert).unwrap(), tbs.as_slice());
         assert!(issuer_key_hash(&cert).is_err());
+        assert!(not_before(&cert).is_err());
+    }
+
+    #[test]
+    fn reads_not_before() {
+        let mut params = rcgen::CertificateParams::new(vec!["a.example".into()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(2001, 2, 3);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        // 2001-02-03T00:00:00Z
+        assert_eq!(not_before(cert.der()).unwrap(), 981_158_400);
+    }
+
+    #[test]
+    fn reads_dns_names_of_certificates_and_tbs() {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["A.Example".into(), "*.b.example".into()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "cn.example");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let want = vec!["cn.example", "a.example", "*.b.example"];
+        assert_eq!(dns_names(cert.der(), false).unwrap(), want);
+        let tbs = tbs_certificate(cert.der()).unwrap();
+        assert_eq!(dns_names(tbs, true).unwrap(), want);
+        assert!(dns_names(&[0x30, 0x00], false).is_err());
+        assert!(dns_names(tbs, false).is_err());
     }
 }

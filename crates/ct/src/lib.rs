@@ -21,8 +21,13 @@
 //!   filesystem implementation; `s3` (feature `s3`) is the object-store backend.
 //! - [`sequencer`]: the sans-I/O sequencing core (pool, batches, staging bundles, the
 //!   deduplication index records) and the crash-safe commit order.
+//! - [`client`]: a small HTTP/1.1 client for witnesses, webhooks and tiles.
 //! - [`log`]: the running log: key, roots, recovery, the sequencer task, reads.
 //! - [`http`]: the RFC 6962, static-ct-api and node API routes (axum).
+//! - [`monitor`]: domain watches: following a log's tiles with verified consistency,
+//!   and the node's monitor of its own log with webhooks.
+//! - [`witness`]: C2SP tlog-witness and tlog-cosignature: a witness (sans-I/O checks,
+//!   and a running one with durable state), and witness policies for clients.
 //!
 //! The core modules touch no files, sockets or clocks: timestamps are parameters and
 //! storage sits behind traits. Nothing panics on bad input; the crate denies `unwrap`, `expect`,
@@ -40,11 +45,13 @@
 pub mod cert;
 pub mod chain;
 pub mod checkpoint;
+pub mod client;
 pub mod entry;
 pub mod http;
 pub mod keys;
 pub mod log;
 pub mod merkle;
+pub mod monitor;
 pub mod pem;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -54,3 +61,4 @@ pub mod sig;
 pub mod storage;
 pub mod tiles;
 pub mod tls;
+pub mod witness;

@@ -7,8 +7,9 @@
 //! 1. the staging bundle (every tile of the batch) is written;
 //! 2. the lock checkpoint is compare-and-swapped from the previous tree head to the new
 //!    one: from here the batch is committed;
-//! 3. the tiles are written, then the public `checkpoint`;
-//! 4. the deduplication index is appended, and the SCTs are returned.
+//! 3. the tiles are written, and meanwhile the deduplication index is appended;
+//! 4. the public `checkpoint` is written (with witness cosignatures when the log has
+//!    witnesses), and the SCTs are returned.
 //!
 //! A crash before 2 loses the batch, for which no SCT was issued; a crash after 2 is
 //! recovered by re-applying the staging bundle of the lock checkpoint ([`Staging`]).
@@ -38,6 +39,9 @@ pub struct Submission {
     pub pre_certificate: Option<Vec<u8>>,
     /// The issuers (DER), leaf's issuer first, ending with the root.
     pub issuers: Vec<Vec<u8>>,
+    /// The leaf's `notBefore`, seconds since the Unix epoch (0 when unreadable, which
+    /// makes it old): what [`Priority`] is decided from.
+    pub not_before: u64,
 }
 
 impl Submission {
@@ -48,7 +52,14 @@ impl Submission {
             entry,
             pre_certificate,
             issuers: chain.issuers().to_vec(),
+            not_before: crate::cert::not_before(chain.leaf()).unwrap_or(0),
         })
+    }
+
+    /// The priority of this submission when the pool holds it at `now` (seconds since
+    /// the Unix epoch).
+    pub fn priority(&self, now: u64) -> Priority {
+        Priority::of(self.not_before, now)
     }
 
     /// The deduplication key: SHA-256 of the entry type and the submitted leaf, so
@@ -106,44 +117,132 @@ pub fn leaf_dedup_key(leaf: &TileLeaf) -> [u8; 32] {
     }
 }
 
-/// The pool is full: the submitter should retry later.
+/// How far back a certificate's `notBefore` may lie for it to count as fresh: the 48
+/// hours of backdating the CA/Browser Forum Baseline Requirements allow (§7.1.2.7).
+pub const FRESH_WINDOW_SECS: u64 = 48 * 3600;
+
+/// The share of the pool (one part in this many) that old submissions may fill, so the
+/// rest stays for fresh ones.
+pub const OLD_SHARE_DIVISOR: usize = 2;
+
+/// How urgently a submission needs its SCT. Sunlight's rule for old certificates
+/// (FiloSottile/sunlight#32): a CA waiting on an SCT to issue submits a fresh
+/// (pre)certificate, while bulk resubmission of old entries copied from other logs can
+/// wait. Old submissions may fill only part of the pool, and a fresh submission that
+/// finds the pool full evicts the newest old one rather than being refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// `notBefore` within [`FRESH_WINDOW_SECS`] of now (or in the future).
+    Fresh,
+    /// Issued earlier than that.
+    Old,
+}
+
+impl Priority {
+    /// The priority of a leaf with `not_before` submitted at `now` (both seconds since
+    /// the Unix epoch).
+    pub fn of(not_before: u64, now: u64) -> Priority {
+        if now.saturating_sub(not_before) > FRESH_WINDOW_SECS {
+            Priority::Old
+        } else {
+            Priority::Fresh
+        }
+    }
+}
+
+/// The pool has no room for the submission: the submitter should retry later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolFull;
 
+/// One pending submission with its waiters.
+#[derive(Debug)]
+struct Pending<W> {
+    submission: Submission,
+    waiters: Vec<W>,
+}
+
 /// The bounded pool of submissions for the next batch. A submission already pending
-/// joins it (its waiter gets the same SCT) rather than taking a slot.
+/// joins it (its waiter gets the same SCT) rather than taking a slot; old submissions
+/// are admitted by the rules of [`Priority`].
 #[derive(Debug)]
 pub struct Pool<W> {
-    entries: Vec<(Submission, Vec<W>)>,
+    /// In arrival order; `None` where an old submission was evicted.
+    slots: Vec<Option<Pending<W>>>,
     index: HashMap<[u8; 32], usize>,
+    /// Slots of pending old submissions, in arrival order.
+    old: Vec<usize>,
+    live: usize,
     limit: usize,
 }
 
 impl<W> Pool<W> {
-    /// A pool of at most `limit` distinct submissions.
+    /// A pool of at most `limit` distinct submissions, of which at most
+    /// `limit / OLD_SHARE_DIVISOR` (but at least one) old ones.
     pub fn new(limit: usize) -> Self {
         Pool {
-            entries: Vec::new(),
+            slots: Vec::new(),
             index: HashMap::new(),
+            old: Vec::new(),
+            live: 0,
             limit,
         }
     }
 
-    /// Adds a submission with the waiter to tell; [`PoolFull`] when full.
-    pub fn add(&mut self, submission: Submission, waiter: W) -> Result<(), PoolFull> {
+    /// Adds a submission of `priority` with the waiter to tell. Returns the waiters of
+    /// an old submission evicted to make room (to be told to retry), or [`PoolFull`].
+    pub fn add(
+        &mut self,
+        submission: Submission,
+        priority: Priority,
+        waiter: W,
+    ) -> Result<Vec<W>, PoolFull> {
         let key = submission.dedup_key();
         if let Some(&at) = self.index.get(&key)
-            && let Some((_, waiters)) = self.entries.get_mut(at)
+            && let Some(Some(pending)) = self.slots.get_mut(at)
         {
-            waiters.push(waiter);
-            return Ok(());
+            pending.waiters.push(waiter);
+            return Ok(Vec::new());
         }
-        if self.entries.len() >= self.limit {
-            return Err(PoolFull);
+        let mut evicted = Vec::new();
+        match priority {
+            Priority::Old => {
+                if self.live >= self.limit || self.old.len() >= self.old_limit() {
+                    return Err(PoolFull);
+                }
+            }
+            Priority::Fresh => {
+                if self.live >= self.limit {
+                    evicted = self.evict_old().ok_or(PoolFull)?;
+                }
+            }
         }
-        self.index.insert(key, self.entries.len());
-        self.entries.push((submission, vec![waiter]));
-        Ok(())
+        let at = self.slots.len();
+        self.index.insert(key, at);
+        if priority == Priority::Old {
+            self.old.push(at);
+        }
+        self.slots.push(Some(Pending {
+            submission,
+            waiters: vec![waiter],
+        }));
+        self.live += 1;
+        Ok(evicted)
+    }
+
+    /// How many old submissions may be pending: their share of the pool, at least one
+    /// (a fresh submission can still evict it).
+    fn old_limit(&self) -> usize {
+        (self.limit / OLD_SHARE_DIVISOR).max(1)
+    }
+
+    /// Evicts the newest pending old submission; its waiters, or `None` if none is
+    /// pending.
+    fn evict_old(&mut self) -> Option<Vec<W>> {
+        let at = self.old.pop()?;
+        let pending = self.slots.get_mut(at)?.take()?;
+        self.index.remove(&pending.submission.dedup_key());
+        self.live -= 1;
+        Some(pending.waiters)
     }
 
     /// Whether the submission with deduplication key `key` is pending.
@@ -153,18 +252,29 @@ impl<W> Pool<W> {
 
     /// How many distinct submissions are pending.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.live
+    }
+
+    /// How many of them are old.
+    pub fn old_len(&self) -> usize {
+        self.old.len()
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.live == 0
     }
 
     /// Takes every pending submission, in arrival order.
     pub fn take(&mut self) -> Vec<(Submission, Vec<W>)> {
         self.index.clear();
-        std::mem::take(&mut self.entries)
+        self.old.clear();
+        self.live = 0;
+        std::mem::take(&mut self.slots)
+            .into_iter()
+            .flatten()
+            .map(|p| (p.submission, p.waiters))
+            .collect()
     }
 }
 
@@ -363,24 +473,72 @@ mod tests {
             entry: SignedEntry::X509(vec![0x30, 0x01, n]),
             pre_certificate: None,
             issuers: vec![vec![0x30, 0x01, 0xff]],
+            not_before: 0,
         }
     }
 
     #[test]
     fn pool_is_bounded_and_merges_duplicates() {
+        let fresh = Priority::Fresh;
         let mut pool = Pool::new(2);
-        pool.add(sub(1), 'a').unwrap();
-        pool.add(sub(1), 'b').unwrap();
-        pool.add(sub(2), 'c').unwrap();
-        assert_eq!(pool.add(sub(3), 'd'), Err(PoolFull));
+        assert!(pool.add(sub(1), fresh, 'a').unwrap().is_empty());
+        pool.add(sub(1), fresh, 'b').unwrap();
+        pool.add(sub(2), fresh, 'c').unwrap();
+        assert_eq!(pool.add(sub(3), fresh, 'd'), Err(PoolFull));
         // A duplicate of a pending entry still joins a full pool.
-        pool.add(sub(2), 'e').unwrap();
+        pool.add(sub(2), fresh, 'e').unwrap();
         let taken = pool.take();
         assert_eq!(taken.len(), 2);
         assert_eq!(taken[0].1, vec!['a', 'b']);
         assert_eq!(taken[1].1, vec!['c', 'e']);
         assert!(pool.is_empty());
-        pool.add(sub(3), 'f').unwrap();
+        pool.add(sub(3), fresh, 'f').unwrap();
+        assert_eq!(pool.len(), 1);
+    }
+
+    #[test]
+    fn priority_is_decided_by_the_48_hour_backdating_window() {
+        let now = 1_000_000_000;
+        assert_eq!(Priority::of(now, now), Priority::Fresh);
+        assert_eq!(Priority::of(now + 3600, now), Priority::Fresh);
+        assert_eq!(Priority::of(now - FRESH_WINDOW_SECS, now), Priority::Fresh);
+        assert_eq!(
+            Priority::of(now - FRESH_WINDOW_SECS - 1, now),
+            Priority::Old
+        );
+        assert_eq!(Priority::of(0, now), Priority::Old);
+        let mut s = sub(1);
+        s.not_before = now - 60;
+        assert_eq!(s.priority(now), Priority::Fresh);
+    }
+
+    #[test]
+    fn old_submissions_fill_only_their_share_and_yield_to_fresh_ones() {
+        let (fresh, old) = (Priority::Fresh, Priority::Old);
+        let mut pool = Pool::new(4);
+        // Old entries may take half the pool.
+        pool.add(sub(1), old, 1).unwrap();
+        pool.add(sub(2), old, 2).unwrap();
+        assert_eq!(pool.add(sub(3), old, 3), Err(PoolFull));
+        assert_eq!(pool.old_len(), 2);
+        // A duplicate of a pending old entry still joins.
+        assert!(pool.add(sub(2), old, 22).unwrap().is_empty());
+        // Fresh entries take the rest...
+        pool.add(sub(4), fresh, 4).unwrap();
+        pool.add(sub(5), fresh, 5).unwrap();
+        assert_eq!(pool.len(), 4);
+        // ...and then evict the newest old entry, whose waiters are handed back.
+        assert_eq!(pool.add(sub(6), fresh, 6).unwrap(), vec![2, 22]);
+        assert!(!pool.contains(&sub(2).dedup_key()));
+        assert_eq!(pool.add(sub(7), fresh, 7).unwrap(), vec![1]);
+        assert_eq!(pool.old_len(), 0);
+        // With no old entry left, a full pool refuses fresh ones too.
+        assert_eq!(pool.add(sub(8), fresh, 8), Err(PoolFull));
+        assert_eq!(pool.add(sub(9), old, 9), Err(PoolFull));
+        let order: Vec<_> = pool.take().into_iter().map(|(_, w)| w).collect();
+        assert_eq!(order, vec![vec![4], vec![5], vec![6], vec![7]]);
+        // The evicted entry can come back in the next pool.
+        assert!(pool.add(sub(2), old, 2).unwrap().is_empty());
         assert_eq!(pool.len(), 1);
     }
 

@@ -50,8 +50,14 @@ impl Ca {
     }
 
     fn leaf(&self, name: &str, precert: bool) -> Vec<u8> {
+        self.leaf_from(name, precert, rcgen::date_time_ymd(1975, 1, 1))
+    }
+
+    /// A leaf valid from `not_before`.
+    fn leaf_from(&self, name: &str, precert: bool, not_before: time::OffsetDateTime) -> Vec<u8> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
         let mut p = CertificateParams::new(vec![name.to_string()]).unwrap();
+        p.not_before = not_before;
         if precert {
             let mut poison =
                 CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 11129, 2, 4, 3], vec![5, 0]);
@@ -261,6 +267,55 @@ async fn a_full_pool_pushes_back() {
         Err(AddError::Busy { .. })
     ));
     first.abort();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn old_precertificates_yield_the_pool_to_fresh_ones() {
+    let dir = temp("priority");
+    let ca = Ca::new("Priority Root");
+    let mut c = config(&dir, &ca);
+    c.pool_size = 2;
+    c.period = Duration::from_secs(3600);
+    let log = Arc::new(Log::open_local(c).await.unwrap());
+    let now = time::OffsetDateTime::now_utc();
+    let old = rcgen::date_time_ymd(2020, 1, 1);
+    let submit = |der: Vec<u8>| {
+        let log = Arc::clone(&log);
+        tokio::spawn(async move { log.add_chain(&[der], ChainKind::Precertificate).await })
+    };
+    let settle = || tokio::time::sleep(Duration::from_millis(50));
+    // An old precertificate takes the old share of the pool (one slot of two)...
+    let first_old = submit(ca.leaf_from("old1.example", true, old));
+    settle().await;
+    // ...so a second old one is refused while the pool still has room.
+    assert!(matches!(
+        submit(ca.leaf_from("old2.example", true, old))
+            .await
+            .unwrap(),
+        Err(AddError::Busy { .. })
+    ));
+    // A fresh one (issued now, or within the 48 hours of allowed backdating) fills it.
+    let fresh = submit(ca.leaf_from("new1.example", true, now - time::Duration::hours(47)));
+    settle().await;
+    // The next fresh one finds the pool full and evicts the old one, which is told to
+    // retry.
+    let fresh2 = submit(ca.leaf_from("new2.example", true, now));
+    settle().await;
+    assert!(matches!(
+        first_old.await.unwrap(),
+        Err(AddError::Busy { .. })
+    ));
+    // With only fresh entries pending, the full pool refuses even fresh ones.
+    assert!(matches!(
+        submit(ca.leaf_from("new3.example", true, now))
+            .await
+            .unwrap(),
+        Err(AddError::Busy { .. })
+    ));
+    assert!(!fresh.is_finished() && !fresh2.is_finished());
+    fresh.abort();
+    fresh2.abort();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

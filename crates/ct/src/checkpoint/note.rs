@@ -55,6 +55,15 @@ pub struct NoteSignature {
     pub signature: Vec<u8>,
 }
 
+impl NoteSignature {
+    /// The signature line, `— <name> <base64(key ID || signature)>` and a newline.
+    pub fn to_line(&self) -> String {
+        let mut bytes = self.key_id.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&self.signature);
+        format!("{SIG_PREFIX}{} {}\n", self.name, STANDARD.encode(bytes))
+    }
+}
+
 /// A parsed signed note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedNote {
@@ -201,9 +210,7 @@ impl fmt::Display for SignedNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.text)?;
         for s in &self.signatures {
-            let mut bytes = s.key_id.to_be_bytes().to_vec();
-            bytes.extend_from_slice(&s.signature);
-            writeln!(f, "{SIG_PREFIX}{} {}", s.name, STANDARD.encode(bytes))?;
+            f.write_str(&s.to_line())?;
         }
         Ok(())
     }

@@ -36,15 +36,18 @@ impl Sequencer for LocalSequencer {
                 if let Some(sct) = self.shared.known_sct(&submission)? {
                     return Ok(sct);
                 }
+                let retry_after = self.shared.config.period.max(Duration::from_secs(1));
                 if let Some(waiters) = state.inflight.get_mut(&key) {
                     waiters.push(tx);
                 } else {
-                    state
+                    let priority = submission.priority(now_ms() / 1000);
+                    let evicted = state
                         .pool
-                        .add(submission.clone(), tx)
-                        .map_err(|_| AddError::Busy {
-                            retry_after: self.shared.config.period.max(Duration::from_secs(1)),
-                        })?;
+                        .add(submission.clone(), priority, tx)
+                        .map_err(|_| AddError::Busy { retry_after })?;
+                    for waiter in evicted {
+                        let _ = waiter.send(Err(AddError::Busy { retry_after }));
+                    }
                 }
             }
             let (index, timestamp) = rx
@@ -120,12 +123,9 @@ pub(super) async fn commit(
         let storage = Arc::clone(storage);
         puts.spawn(async move { storage.put(&id.path(), data).await });
     }
-    while let Some(done) = puts.join_next().await {
-        done.map_err(|e| LogError::Io(format!("tile upload task: {e}")))??;
-    }
-    storage
-        .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
-        .await?;
+    // Let the tile writes start, and append the deduplication index (the batch is
+    // committed since the CAS) while they run.
+    tokio::task::yield_now().await;
     let records: Vec<IndexRecord> = batch
         .entries
         .iter()
@@ -138,10 +138,16 @@ pub(super) async fn commit(
         })
         .collect();
     shared.index.lock().map_err(poisoned)?.append(&records)?;
-    *shared.head.write().map_err(poisoned)? = Arc::new(Head {
-        sth: batch.sth,
-        note,
-    });
+    while let Some(done) = puts.join_next().await {
+        done.map_err(|e| LogError::Io(format!("tile upload task: {e}")))??;
+    }
+    let published = publish(shared, state, &note, batch.flush.size).await?;
+    if let Some(note) = published {
+        *shared.head.write().map_err(poisoned)? = Arc::new(Head {
+            sth: batch.sth,
+            note,
+        });
+    }
     Ok(batch
         .entries
         .into_iter()
@@ -152,12 +158,51 @@ pub(super) async fn commit(
         .collect())
 }
 
+/// Publishes the committed checkpoint `note` of tree `size` as the public
+/// `checkpoint`, first gathering witness cosignatures when the log has witnesses.
+/// Returns the published note, or `None` when too few witnesses cosigned: the entries
+/// stay committed (and their SCTs are issued), and the next period tries again.
+pub(super) async fn publish(
+    shared: &Shared,
+    state: &mut State,
+    note: &str,
+    size: u64,
+) -> Result<Option<String>, LogError> {
+    let note = match &shared.config.witnesses {
+        None => note.to_string(),
+        Some(set) => {
+            let (cosigned_note, cosigned) = shared.cosign(set, note, size).await?;
+            if cosigned < set.threshold {
+                tracing::warn!(
+                    size,
+                    cosigned,
+                    threshold = set.threshold,
+                    "too few witness cosignatures: checkpoint not published"
+                );
+                state.publish_due = true;
+                return Ok(None);
+            }
+            cosigned_note
+        }
+    };
+    shared
+        .storage
+        .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
+        .await?;
+    state.publish_due = false;
+    Ok(Some(note))
+}
+
 /// How long a head may go unrefreshed when nothing is submitted.
 pub(super) const REFRESH: Duration = Duration::from_secs(30);
 
 /// The sequencer task: every period, take the pool, commit it, answer the waiters. On
 /// a failure, fail the batch's waiters and rebuild the state from storage.
-pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
+pub(super) async fn run(
+    weak: Weak<Shared>,
+    mut state: Option<State>,
+    stop: Arc<tokio::sync::Notify>,
+) {
     let period = match weak.upgrade() {
         Some(s) => s.config.period,
         None => return,
@@ -165,7 +210,10 @@ pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.notified() => return,
+        }
         let Some(shared) = weak.upgrade() else {
             return;
         };
@@ -189,12 +237,14 @@ pub(super) async fn run(weak: Weak<Shared>, mut state: Option<State>) {
         };
         let stale = now_ms().saturating_sub(shared.head().sth.timestamp)
             > u64::try_from(REFRESH.as_millis()).unwrap_or(u64::MAX);
-        if items.is_empty() && !stale {
+        if items.is_empty() && !stale && !current.publish_due {
             state = Some(current);
             continue;
         }
         let (subs, mut waiters): (Vec<Submission>, Vec<Vec<Waiter>>) = items.into_iter().unzip();
+        let started = std::time::Instant::now();
         let result = commit(&shared, &mut current, &subs).await;
+        shared.record_commit(started.elapsed());
         if let Ok(mut p) = shared.pool.lock() {
             for (sub, w) in subs.iter().zip(waiters.iter_mut()) {
                 if let Some(more) = p.inflight.remove(&sub.dedup_key()) {

@@ -169,6 +169,15 @@ pub(super) fn load_key(config: &LogConfig) -> Result<LogKey, LogError> {
     }
 }
 
+/// The public key of the log whose data directory is `data_dir` (its key must exist).
+pub fn public_key(data_dir: &Path) -> Result<crate::keys::LogPublicKey, LogError> {
+    let path = data_dir.join(KEY_FILE);
+    let der =
+        std::fs::read(&path).map_err(|e| LogError::Key(format!("{}: {e}", path.display())))?;
+    let key = LogKey::from_pkcs8_der(&der).map_err(|e| LogError::Key(e.to_string()))?;
+    Ok(key.public().clone())
+}
+
 /// A new key from the operating system's random source.
 pub(super) fn generate_key() -> Result<LogKey, LogError> {
     let mut last = String::new();

@@ -33,17 +33,20 @@ use crate::tiles::hashes::TileReader;
 use crate::tiles::writer::TileWriter;
 use crate::tiles::{TILE_WIDTH, TileId, TileKind};
 
+mod bench;
 mod driver;
 mod files;
 mod recover;
 mod tiles;
+mod witnessing;
 
 pub use driver::LocalSequencer;
 use driver::{PoolState, run};
-pub use files::add_roots_file;
 use files::{Index, load_key, load_roots, lock_dir};
+pub use files::{add_roots_file, public_key};
 use recover::recover;
 use tiles::read_data_tile;
+pub use witnessing::{WitnessEndpoint, WitnessSet};
 
 /// The lock checkpoint: the compare-and-swapped head of the log.
 pub const LOCK_KEY: &str = "lock/checkpoint";
@@ -84,6 +87,9 @@ pub struct LogConfig {
     pub mmd: u64,
     /// Whether to generate a key when the data directory has none.
     pub generate_key: bool,
+    /// Witnesses whose cosignatures a checkpoint needs before it is published (none:
+    /// published as soon as it is committed).
+    pub witnesses: Option<WitnessSet>,
 }
 
 impl LogConfig {
@@ -101,6 +107,7 @@ impl LogConfig {
             pool_size: 100_000,
             mmd: 60,
             generate_key: true,
+            witnesses: None,
         }
     }
 }
@@ -247,6 +254,10 @@ struct Shared {
     index: Mutex<Index>,
     head: RwLock<Arc<Head>>,
     tiles: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
+    /// How long recent sequencing periods took to commit.
+    commit_times: Mutex<std::collections::VecDeque<Duration>>,
+    /// The size each configured witness last cosigned, when known.
+    witness_sizes: Mutex<Vec<Option<u64>>>,
     /// Held (locked) while the log runs, so that one process owns the data directory.
     _lock: std::fs::File,
 }
@@ -289,12 +300,18 @@ impl Shared {
 pub struct Log {
     shared: Arc<Shared>,
     sequencer: Arc<dyn Sequencer>,
-    task: tokio::task::JoinHandle<()>,
+    sequencer_thread: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<tokio::sync::Notify>,
 }
 
 impl Drop for Log {
     fn drop(&mut self) {
-        self.task.abort();
+        // Stop the sequencer between periods (a commit in progress finishes) and wait,
+        // so that the data directory is free when this returns.
+        self.stop.notify_one();
+        if let Some(t) = self.sequencer_thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -309,7 +326,7 @@ impl fmt::Debug for Log {
 impl Log {
     /// Opens the log: key (generated into `config.data_dir` if absent and allowed),
     /// roots, deduplication index; recovers `storage` to a consistent state; starts the
-    /// sequencer task (so it must run inside a Tokio runtime).
+    /// sequencer on its own thread.
     pub async fn open(config: LogConfig, storage: Arc<dyn Storage>) -> Result<Log, LogError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| LogError::Io(format!("{}: {e}", config.data_dir.display())))?;
@@ -339,16 +356,30 @@ impl Log {
                 note: String::new(),
             })),
             tiles: Mutex::new(HashMap::new()),
+            witness_sizes: Mutex::new(Vec::new()),
+            commit_times: Mutex::new(std::collections::VecDeque::new()),
             _lock: lock,
         });
         let state = recover(&shared).await?;
-        let task = tokio::spawn(run(Arc::downgrade(&shared), Some(state)));
+        // The sequencer runs on its own thread and runtime, so that a period's commit is
+        // not queued behind thousands of request tasks on the caller's workers.
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| LogError::Io(format!("sequencer runtime: {e}")))?;
+        let (weak, stopped) = (Arc::downgrade(&shared), Arc::clone(&stop));
+        let sequencer_thread = std::thread::Builder::new()
+            .name("ct-sequencer".into())
+            .spawn(move || runtime.block_on(run(weak, Some(state), stopped)))
+            .map_err(|e| LogError::Io(format!("sequencer thread: {e}")))?;
         Ok(Log {
             sequencer: Arc::new(LocalSequencer {
                 shared: Arc::clone(&shared),
             }),
             shared,
-            task,
+            sequencer_thread: Some(sequencer_thread),
+            stop,
         })
     }
 

@@ -8,6 +8,9 @@ pub(super) struct State {
     pub(super) writer: TileWriter,
     pub(super) lock: Version,
     pub(super) known_issuers: HashSet<[u8; 32]>,
+    /// Whether the committed head still waits to be published (with the cosignatures
+    /// its witnesses must give first).
+    pub(super) publish_due: bool,
 }
 
 /// Recovers storage to a consistent log (finishing an interrupted commit), fills the
@@ -16,16 +19,22 @@ pub(super) async fn recover(shared: &Shared) -> Result<State, LogError> {
     let storage = &shared.storage;
     let origin = shared.config.origin.as_str();
     let public = shared.key.public();
-    let (sth, note, lock) = match storage.get_versioned(LOCK_KEY).await? {
+    let witnessed = shared.config.witnesses.is_some();
+    let mut publish_due = false;
+    let (lock_sth, lock_note, lock) = match storage.get_versioned(LOCK_KEY).await? {
         None => {
             let sth = SignedTreeHead::sign(&shared.key, now_ms(), 0, empty_root());
             let note = sth.to_note(origin, public).map_err(note_err)?;
             let v = storage
                 .put_if(LOCK_KEY, note.as_bytes().to_vec(), None)
                 .await?;
-            storage
-                .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
-                .await?;
+            if witnessed {
+                publish_due = true;
+            } else {
+                storage
+                    .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
+                    .await?;
+            }
             (sth, note, v)
         }
         Some((data, v)) => {
@@ -33,18 +42,45 @@ pub(super) async fn recover(shared: &Shared) -> Result<State, LogError> {
                 .map_err(|_| LogError::Corrupt("the lock checkpoint is not UTF-8".into()))?;
             let sth = SignedTreeHead::from_note(&note, origin, public).map_err(note_err)?;
             let published = storage.get(CHECKPOINT_KEY).await?;
-            if published.as_deref() != Some(note.as_bytes()) {
-                finish_commit(storage.as_ref(), &sth, &note).await?;
+            // A witnessed log publishes the lock checkpoint with cosignatures: the same
+            // head is published when the public note is the lock's plus signature lines.
+            let same_head = published
+                .as_deref()
+                .is_some_and(|p| p == note.as_bytes() || (witnessed && same_body(p, &note)));
+            if !same_head {
+                apply_staging(storage.as_ref(), &sth).await?;
+                if witnessed {
+                    publish_due = true;
+                } else {
+                    storage
+                        .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
+                        .await?;
+                }
             }
             (sth, note, v)
         }
     };
-    let size = sth.size;
+    // A witnessed log serves the last checkpoint published with its cosignatures, and
+    // publishes again if that one lacks the cosignatures its policy now asks for.
+    let (sth, note) = match (storage.get(CHECKPOINT_KEY).await?, &shared.config.witnesses) {
+        (Some(p), Some(set)) => {
+            let p = String::from_utf8(p)
+                .map_err(|_| LogError::Corrupt("the checkpoint is not UTF-8".into()))?;
+            let sth = SignedTreeHead::from_note(&p, origin, public).map_err(note_err)?;
+            let verifier = crate::checkpoint::rfc6962::Rfc6962Verifier::new(origin, public.clone());
+            if set.policy().verify(&p, &verifier).is_err() {
+                publish_due = true;
+            }
+            (sth, p)
+        }
+        _ => (lock_sth.clone(), lock_note),
+    };
+    let size = lock_sth.size;
     let writer = shared
         .with_tiles(|reader| TileWriter::resume(reader, size))
         .await?
         .map_err(|e| LogError::Corrupt(e.to_string()))?;
-    if writer.root() != sth.root {
+    if writer.root() != lock_sth.root {
         return Err(LogError::Corrupt(
             "the tiles do not hash to the checkpoint".into(),
         ));
@@ -55,19 +91,29 @@ pub(super) async fn recover(shared: &Shared) -> Result<State, LogError> {
         writer,
         lock,
         known_issuers: HashSet::new(),
+        publish_due,
     })
+}
+
+/// Whether the published note `published` is the lock note `lock` with more signature
+/// lines (the witnesses' cosignatures).
+fn same_body(published: &[u8], lock: &str) -> bool {
+    let Some(body) = lock.strip_suffix('\n') else {
+        return false;
+    };
+    published.starts_with(body.as_bytes())
+        && std::str::from_utf8(published)
+            .is_ok_and(|p| crate::checkpoint::note::SignedNote::parse(p).is_ok())
 }
 
 pub(super) fn note_err(e: NoteError) -> LogError {
     LogError::Corrupt(format!("checkpoint: {e}"))
 }
 
-/// Re-applies the staging bundle of the lock checkpoint: its tiles, then the public
-/// checkpoint.
-pub(super) async fn finish_commit(
+/// Re-applies the staging bundle of the lock checkpoint: its tiles.
+pub(super) async fn apply_staging(
     storage: &dyn Storage,
     sth: &SignedTreeHead,
-    note: &str,
 ) -> Result<(), LogError> {
     if sth.size > 0 {
         let bundle = storage
@@ -84,9 +130,6 @@ pub(super) async fn finish_commit(
             storage.put(&id.path(), data).await?;
         }
     }
-    storage
-        .put(CHECKPOINT_KEY, note.as_bytes().to_vec())
-        .await?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! The HTTP listener: Prometheus metrics at `/metrics`, the management API under
 //! `/api/v1/` (for now `POST /api/v1/reload`), and the CT log's routes (`/ct/…`,
-//! `/api/v1/ct/…`) when the node runs one.
+//! `/api/v1/ct/…`, `/witness/…`) when the node runs them.
 
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ struct AppState {
 pub async fn serve(
     listener: TcpListener,
     node: Arc<Node>,
-    ct: Option<Arc<zdns_ct::log::Log>>,
+    ct: Option<Router>,
 ) -> std::io::Result<()> {
     let mut registry = node.metrics.registry();
     if let Some(recursor) = &node.recursor {
@@ -43,8 +43,8 @@ pub async fn serve(
             Arc::clone(&node.answerer),
             node.recursor.clone(),
         ));
-    if let Some(log) = ct {
-        app = app.merge(zdns_ct::http::router(log));
+    if let Some(ct) = ct {
+        app = app.merge(ct);
     }
     axum::serve(listener, app).await
 }

@@ -3,6 +3,7 @@
 
 pub mod answerer;
 mod encrypted;
+pub mod ct;
 mod http;
 pub mod metrics;
 pub mod recursor;
@@ -151,29 +152,6 @@ fn describe(errors: &[LoadError], consequence: &str) -> String {
     text.trim_end().to_owned()
 }
 
-/// Opens the node's Certificate Transparency log under `<data dir>/ct`, published at the
-/// HTTP listener's address. A log that cannot open is logged and left out: DNS service
-/// does not depend on it.
-async fn ct_log(
-    data_dir: &std::path::Path,
-    http: std::net::SocketAddr,
-) -> Option<Arc<zdns_ct::log::Log>> {
-    let mut config = zdns_ct::log::LogConfig::embedded(data_dir.join("ct"));
-    config.origin = http.to_string();
-    config.submission_url = format!("http://{http}/");
-    config.monitoring_url = format!("http://{http}/ct/");
-    match zdns_ct::log::Log::open_local(config).await {
-        Ok(log) => {
-            tracing::info!(url = %format!("http://{http}/ct/"), "CT log");
-            Some(Arc::new(log))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "CT log not started");
-            None
-        }
-    }
-}
-
 /// Starts the node and runs until SIGINT or SIGTERM. Errors are fatal start-up problems.
 pub fn run(overrides: Overrides) -> Result<(), String> {
     let settings = overrides.settings()?;
@@ -283,7 +261,7 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
         }
         encrypted.start(&settings, &answerer, &control, &metrics).await?;
         let http_addr = http.local_addr().unwrap_or(settings.http);
-        let ct = ct_log(&settings.data_dir, http_addr).await;
+        let ct = ct::routes(&settings.data_dir, http_addr).await;
         let http_node = Arc::clone(&node);
         tokio::spawn(async move {
             if let Err(e) = http::serve(http, http_node, ct).await {

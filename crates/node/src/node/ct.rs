@@ -1,0 +1,214 @@
+//! The node's Certificate Transparency services on its HTTP listener, configured by
+//! files in `<data dir>/ct/`:
+//! - the log (always; static-ct-api under `/ct/`, RFC 6962 under `/ct/v1/`, the API
+//!   under `/api/v1/ct/`) and its monitor (`/api/v1/ct/monitor`, watches kept in
+//!   `monitor.json`);
+//! - `witnesses.toml`, if present: the witnesses whose cosignatures a checkpoint needs
+//!   before the log publishes it;
+//! - `witness.toml`, if present: a C2SP tlog-witness served at `/witness/add-checkpoint`.
+//!
+//! ```toml
+//! # witnesses.toml
+//! threshold = 2
+//! timeout_ms = 5000
+//! [[witness]]
+//! url = "http://127.0.0.1:9001/witness/"
+//! vkey = "w1.example+1a2b3c4d+BNrs…"
+//!
+//! # witness.toml
+//! name = "witness.example/w1"
+//! logs = ["127.0.0.1:8053+5e6f7a8b+Bb…"]
+//! ```
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::Deserialize;
+use zdns_ct::log::{Log, LogConfig, WitnessEndpoint, WitnessSet};
+use zdns_ct::monitor::{Monitor, MonitorConfig};
+use zdns_ct::witness::{CosignatureVerifier, Witness, WitnessConfig};
+
+/// The log's witness set file in `<data dir>/ct`.
+pub const WITNESSES_FILE: &str = "witnesses.toml";
+/// The witness configuration file in `<data dir>/ct`.
+pub const WITNESS_FILE: &str = "witness.toml";
+/// The monitor's watches and matches in `<data dir>/ct`.
+pub const MONITOR_FILE: &str = "monitor.json";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessesFile {
+    threshold: usize,
+    #[serde(default = "default_timeout_ms")]
+    timeout_ms: u64,
+    #[serde(default)]
+    witness: Vec<WitnessEntry>,
+}
+
+fn default_timeout_ms() -> u64 {
+    5000
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessEntry {
+    url: String,
+    vkey: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessFile {
+    name: String,
+    logs: Vec<String>,
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The log's witness set from `witnesses.toml`, if the file exists.
+pub fn witness_set(dir: &Path) -> Result<Option<WitnessSet>, String> {
+    let path = dir.join(WITNESSES_FILE);
+    let Some(file) = read_toml::<WitnessesFile>(&path)? else {
+        return Ok(None);
+    };
+    let mut witnesses = Vec::new();
+    for w in file.witness {
+        let verifier = CosignatureVerifier::from_vkey(&w.vkey)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let url = if w.url.ends_with('/') {
+            w.url
+        } else {
+            format!("{}/", w.url)
+        };
+        witnesses.push(WitnessEndpoint { url, verifier });
+    }
+    if file.threshold > witnesses.len() {
+        return Err(format!(
+            "{}: threshold {} is more than the {} witnesses",
+            path.display(),
+            file.threshold,
+            witnesses.len()
+        ));
+    }
+    Ok(Some(WitnessSet {
+        witnesses,
+        threshold: file.threshold,
+        timeout: Duration::from_millis(file.timeout_ms),
+    }))
+}
+
+/// The witness configuration from `witness.toml`, if the file exists.
+pub fn witness_config(dir: &Path) -> Result<Option<WitnessConfig>, String> {
+    let path = dir.join(WITNESS_FILE);
+    Ok(read_toml::<WitnessFile>(&path)?.map(|f| WitnessConfig {
+        name: f.name,
+        data_dir: dir.join("witness"),
+        logs: f.logs,
+    }))
+}
+
+/// Opens the node's CT log (and witness, when configured) under `<data dir>/ct`,
+/// published at the HTTP listener's address; their routes. A service that cannot
+/// open is logged and left out: DNS service does not depend on it.
+pub async fn routes(data_dir: &Path, http: SocketAddr) -> Option<Router> {
+    let dir = data_dir.join("ct");
+    let mut router = None::<Router>;
+    let mut config = LogConfig::embedded(&dir);
+    config.origin = http.to_string();
+    config.submission_url = format!("http://{http}/");
+    config.monitoring_url = format!("http://{http}/ct/");
+    // A log whose witness configuration is unreadable is not started: it would
+    // publish checkpoints without the cosignatures its operator asked for.
+    let opened = match witness_set(&dir) {
+        Ok(set) => {
+            config.witnesses = set;
+            Log::open_local(config).await.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e),
+    };
+    match opened {
+        Ok(log) => {
+            tracing::info!(url = %format!("http://{http}/ct/"), "CT log");
+            let log = Arc::new(log);
+            let mut routes = zdns_ct::http::router(Arc::clone(&log));
+            match Monitor::open(log, MonitorConfig::new(dir.join(MONITOR_FILE))) {
+                Ok(monitor) => routes = routes.merge(zdns_ct::monitor::service::router(monitor)),
+                Err(e) => tracing::error!(error = %e, "CT monitor not started"),
+            }
+            router = Some(routes);
+        }
+        Err(e) => tracing::error!(error = %e, "CT log not started"),
+    }
+    match witness_config(&dir).and_then(|c| match c {
+        None => Ok(None),
+        Some(c) => Witness::open(&c).map(Some).map_err(|e| e.to_string()),
+    }) {
+        Ok(None) => {}
+        Ok(Some(witness)) => {
+            tracing::info!(
+                vkey = %witness.key().verifier().vkey(),
+                url = %format!("http://{http}/witness/"),
+                "witness"
+            );
+            let w = zdns_ct::witness::server::router(Arc::new(witness), "/witness/");
+            router = Some(match router {
+                Some(r) => r.merge(w),
+                None => w,
+            });
+        }
+        Err(e) => tracing::error!(error = %e, "witness not started"),
+    }
+    router
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn witness_files_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(witness_set(dir.path()).unwrap().is_none());
+        assert!(witness_config(dir.path()).unwrap().is_none());
+        let vkey = zdns_ct::witness::CosignerKey::from_seed("w.example", &[1; 32])
+            .unwrap()
+            .verifier()
+            .vkey();
+        let write = |text: &str| std::fs::write(dir.path().join(WITNESSES_FILE), text).unwrap();
+        write(&format!(
+            "threshold = 1\n[[witness]]\nurl = \"http://127.0.0.1:1/w\"\nvkey = \"{vkey}\"\n"
+        ));
+        let set = witness_set(dir.path()).unwrap().unwrap();
+        assert_eq!(set.threshold, 1);
+        assert_eq!(set.witnesses[0].url, "http://127.0.0.1:1/w/");
+        assert_eq!(set.timeout, Duration::from_millis(5000));
+        for bad in [
+            format!("threshold = 2\n[[witness]]\nurl = \"http://x/\"\nvkey = \"{vkey}\"\n"),
+            "threshold = 1\n[[witness]]\nurl = \"http://x/\"\nvkey = \"nonsense\"\n".into(),
+            "threshold = 1\nunknown = 3\n".into(),
+            "not toml".into(),
+        ] {
+            write(&bad);
+            assert!(witness_set(dir.path()).is_err(), "{bad}");
+        }
+        std::fs::write(
+            dir.path().join(WITNESS_FILE),
+            "name = \"me.example\"\nlogs = [\"a+00000000+AA==\"]\n",
+        )
+        .unwrap();
+        let c = witness_config(dir.path()).unwrap().unwrap();
+        assert_eq!(c.name, "me.example");
+        assert_eq!(c.data_dir, dir.path().join("witness"));
+    }
+}
