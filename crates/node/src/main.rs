@@ -31,6 +31,9 @@ enum Command {
     /// Check and format zone files.
     #[command(subcommand)]
     Zone(cmd::zone::ZoneCommand),
+    /// Manage DNSSEC keys: generate, import BIND key files, print DS records.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
     /// Decode a DNS message in wire format (hex) and print it the way dig does.
     Decode(cmd::decode::DecodeArgs),
     /// Manage the node's Certificate Transparency log.
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Reload(a) => cmd::reload::run(a),
         Command::Query(a) => cmd::query::run(a),
         Command::Zone(c) => cmd::zone::run(c),
+        Command::Key(c) => cmd::key::run(c),
         Command::Decode(a) => cmd::decode::run(a),
         Command::Ct(c) => cmd::ct::run(c),
     }

@@ -2,7 +2,10 @@
 
 pub mod ct;
 pub mod decode;
+pub mod key;
 pub mod query;
 pub mod reload;
 pub mod serve;
+pub mod sign;
+pub mod verify;
 pub mod zone;
