@@ -5,6 +5,8 @@
 //!   digests.
 //! - [`sign`]: zone signing (RRSIGs in canonical form, NSEC or NSEC3 chains, CDS/CDNSKEY,
 //!   ZONEMD), one job per RRset on every core; [`canonical`] builds the signed data.
+//! - [`validate`]: the validation core for a resolver: RRsets, DS → DNSKEY, NSEC and
+//!   NSEC3 denial proofs, Secure/Insecure/Bogus/Indeterminate with Extended DNS Errors.
 //! - [`verify`]: one RRSIG over one RRset; [`check`]: a whole signed zone, as
 //!   `dnssec-verify` checks it; [`zonemd`]: ZONEMD digests; [`nsec3`]: NSEC3 hashing.
 //!
@@ -30,6 +32,7 @@ mod index;
 pub mod key;
 pub mod nsec3;
 pub mod sign;
+pub mod validate;
 pub mod verify;
 pub mod zonemd;
 
