@@ -284,13 +284,17 @@ fn wildcard_of(name: &Name) -> Option<Name> {
 const NSEC_MISSING: Failure = bogus(Ede::NsecMissing, "no NSEC proves the denial");
 
 /// NODATA with NSEC (RFC 4035 §5.4): an NSEC at `qname` whose bitmap has neither
-/// `qtype` nor CNAME. For a type other than DS, an NSEC from the parent side of a cut
+/// `qtype` nor CNAME, or for an empty non-terminal an NSEC covering `qname` whose next
+/// name is below it. For a type other than DS, an NSEC from the parent side of a cut
 /// does not count (RFC 6840 §4.1); for DS, one from the child apex does not.
 pub fn nsec_nodata(qname: &Name, qtype: Rtype, nsecs: &[NsecRef<'_>]) -> Result<(), Failure> {
-    let n = nsecs
-        .iter()
-        .find(|n| n.owner == qname)
-        .ok_or(NSEC_MISSING)?;
+    let Some(n) = nsecs.iter().find(|n| n.owner == qname) else {
+        // An empty non-terminal: an NSEC covers it and its next name lies below it.
+        return match covering(qname, nsecs) {
+            Some(c) if c.nsec.next.is_subdomain_of(qname) && c.nsec.next != *qname => Ok(()),
+            _ => Err(NSEC_MISSING),
+        };
+    };
     if n.nsec.types.contains(qtype) || n.nsec.types.contains(Rtype::CNAME) {
         return Err(bogus(Ede::DnssecBogus, "the NSEC lists the queried type"));
     }

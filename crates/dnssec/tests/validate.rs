@@ -284,6 +284,22 @@ fn nsec_proofs() {
             .ede,
         Ede::NsecMissing
     );
+    // NODATA at an empty non-terminal: the NSEC covering it points below it.
+    nsec_nodata(
+        &n("b.c.example."),
+        Rtype::A,
+        &nsec_refs(&all, &["example."]),
+    )
+    .unwrap();
+    assert!(nsec_nodata(&n("b.c.example."), Rtype::A, &mail).is_err());
+    assert!(
+        nsec_nodata(
+            &n("nope.example."),
+            Rtype::A,
+            &nsec_refs(&all, &["mail.example."])
+        )
+        .is_err()
+    );
     let insecure = nsec_refs(&all, &["insecure.example."]);
     assert!(nsec_nodata(&n("insecure.example."), Rtype::A, &insecure).is_err());
     nsec_nodata(&n("insecure.example."), Rtype::DS, &insecure).unwrap();
