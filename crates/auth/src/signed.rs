@@ -241,6 +241,10 @@ ns.insecure IN A 192.0.2.5
     }
 
     fn fixture(denial: Denial) -> Fixture {
+        fixture_with(denial, SignAlgorithm::Ed25519)
+    }
+
+    fn fixture_with(denial: Denial, alg: SignAlgorithm) -> Fixture {
         let origin = Name::parse("example.").unwrap();
         let loaded = Zone::read(
             origin.clone(),
@@ -250,8 +254,8 @@ ns.insecure IN A 192.0.2.5
             &mut NoIncludes,
         );
         let keys = [
-            SigningKey::generate(SignAlgorithm::Ed25519, FLAGS_KSK).unwrap(),
-            SigningKey::generate(SignAlgorithm::Ed25519, FLAGS_ZSK).unwrap(),
+            SigningKey::generate(alg, FLAGS_KSK).unwrap(),
+            SigningKey::generate(alg, FLAGS_ZSK).unwrap(),
         ];
         let opts = SignOptions {
             denial,
@@ -268,13 +272,23 @@ ns.insecure IN A 192.0.2.5
     }
 
     fn ask(f: &Fixture, name: &str, rtype: Rtype, dnssec: bool) -> Message {
+        ask_over(f, name, rtype, dnssec, Transport::Stream)
+    }
+
+    fn ask_over(
+        f: &Fixture,
+        name: &str,
+        rtype: Rtype,
+        dnssec: bool,
+        transport: Transport,
+    ) -> Message {
         let mut q = Message::query(7, Name::parse(name).unwrap(), rtype);
         let mut e = Edns::default();
         e.set_dnssec_ok(dnssec);
         q.edns = Some(e);
         let ctx = QueryContext {
             client: SocketAddr::from(([127, 0, 0, 1], 5300)),
-            transport: Transport::Stream,
+            transport,
             now: NOW,
         };
         let mut out = Vec::new();
@@ -434,6 +448,33 @@ ns.insecure IN A 192.0.2.5
         assert!(m.answers.iter().any(|r| r.rtype() == Rtype::DS));
         let m = ask(&f, "insecure.example.", Rtype::DS, true);
         validate::nsec_nodata(&n("insecure.example."), Rtype::DS, &refs(&nsecs(&m))).unwrap();
+    }
+
+    /// ML-DSA-44 signatures are 2,430 bytes: a DO answer does not fit a UDP payload,
+    /// comes back truncated, and validates when asked again over TCP.
+    #[test]
+    fn ml_dsa_answers_truncate_over_udp_and_validate_over_tcp() {
+        let f = fixture_with(Denial::Nsec, SignAlgorithm::MlDsa44);
+        let m = ask_over(&f, "mail.example.", Rtype::A, true, Transport::Udp);
+        assert!(m.flags.tc, "{m}");
+        assert!(m.answers.is_empty());
+        let m = ask_over(&f, "mail.example.", Rtype::A, false, Transport::Udp);
+        assert!(!m.flags.tc);
+        assert_eq!(m.answers.len(), 1);
+        let m = ask(&f, "mail.example.", Rtype::A, true);
+        assert!(!m.flags.tc);
+        verify_all(&f, &m);
+        let m = ask(&f, "nope.example.", Rtype::A, true);
+        verify_all(&f, &m);
+        let v = nsecs(&m);
+        validate::nsec_nxdomain(&n("nope.example."), &refs(&v)).unwrap();
+        let m = ask(&f, "example.", Rtype::DNSKEY, true);
+        verify_all(&f, &m);
+        assert!(
+            m.answers
+                .iter()
+                .any(|r| matches!(&r.data, RData::Rrsig(s) if s.algorithm.0 == 254))
+        );
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub fn write_private(key: &SigningKey) -> String {
     match key.private() {
         PrivateKey::Ed25519(seed) => field("PrivateKey", seed),
         PrivateKey::Ecdsa(scalar) => field("PrivateKey", scalar),
+        PrivateKey::MlDsa(seed) => field("PrivateKey", seed),
         PrivateKey::Rsa(k) => {
             field("Modulus", &k.n);
             field("PublicExponent", &k.e);
@@ -175,6 +176,12 @@ pub fn parse_private(text: &str) -> Result<(SignAlgorithm, PrivateKey), BindKeyE
         SignAlgorithm::EcdsaP256Sha256 | SignAlgorithm::EcdsaP384Sha384 => {
             PrivateKey::Ecdsa(bytes("PrivateKey")?)
         }
+        SignAlgorithm::MlDsa44 => {
+            let seed: [u8; 32] = bytes("PrivateKey")?.try_into().map_err(|_| {
+                BindKeyError::Key(KeyError::Rejected("ML-DSA seed is not 32 bytes".into()))
+            })?;
+            PrivateKey::MlDsa(seed)
+        }
         SignAlgorithm::RsaSha256 => PrivateKey::Rsa(Box::new(RsaPrivate {
             n: bytes("Modulus")?,
             e: bytes("PublicExponent")?,
@@ -217,13 +224,17 @@ mod tests {
             SignAlgorithm::Ed25519,
             SignAlgorithm::EcdsaP256Sha256,
             SignAlgorithm::EcdsaP384Sha384,
+            SignAlgorithm::MlDsa44,
         ] {
             let key = SigningKey::generate(alg, FLAGS_KSK).unwrap();
             let (z, back) = load(&write_public(&zone, &key), &write_private(&key)).unwrap();
             assert_eq!(z, zone);
             assert_eq!(back.dnskey(), key.dnskey());
             assert!(back.is_ksk());
-            assert!(file_stem(&zone, &key).starts_with("Kexample.com.+0"));
+            assert!(
+                file_stem(&zone, &key)
+                    .starts_with(&format!("Kexample.com.+{:03}+", alg.number().0))
+            );
         }
     }
 

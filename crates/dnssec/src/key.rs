@@ -30,6 +30,8 @@ pub enum SignAlgorithm {
     EcdsaP384Sha384,
     /// Ed25519, algorithm 15 (RFC 8080).
     Ed25519,
+    /// ML-DSA-44 (FIPS 204) as PRIVATEOID, algorithm 254 ([`crate::mldsa`]).
+    MlDsa44,
 }
 
 impl SignAlgorithm {
@@ -40,6 +42,7 @@ impl SignAlgorithm {
             SignAlgorithm::EcdsaP256Sha256 => Algorithm(13),
             SignAlgorithm::EcdsaP384Sha384 => Algorithm(14),
             SignAlgorithm::Ed25519 => Algorithm(15),
+            SignAlgorithm::MlDsa44 => crate::mldsa::PRIVATEOID,
         }
     }
 
@@ -50,18 +53,20 @@ impl SignAlgorithm {
             13 => Some(SignAlgorithm::EcdsaP256Sha256),
             14 => Some(SignAlgorithm::EcdsaP384Sha384),
             15 => Some(SignAlgorithm::Ed25519),
+            254 => Some(SignAlgorithm::MlDsa44),
             _ => None,
         }
     }
 
     /// The name used on the command line: `rsasha256`, `ecdsap256`, `ecdsap384`,
-    /// `ed25519` (the BIND mnemonics are accepted too).
+    /// `ed25519`, `mldsa44` (the BIND mnemonics are accepted too).
     pub fn from_name(name: &str) -> Option<SignAlgorithm> {
         match name.to_ascii_lowercase().as_str() {
             "rsasha256" | "8" => Some(SignAlgorithm::RsaSha256),
             "ecdsap256" | "ecdsap256sha256" | "13" => Some(SignAlgorithm::EcdsaP256Sha256),
             "ecdsap384" | "ecdsap384sha384" | "14" => Some(SignAlgorithm::EcdsaP384Sha384),
             "ed25519" | "15" => Some(SignAlgorithm::Ed25519),
+            "mldsa44" | "ml-dsa-44" | "254" => Some(SignAlgorithm::MlDsa44),
             _ => None,
         }
     }
@@ -73,6 +78,7 @@ impl SignAlgorithm {
             SignAlgorithm::EcdsaP256Sha256 => "ECDSAP256SHA256",
             SignAlgorithm::EcdsaP384Sha384 => "ECDSAP384SHA384",
             SignAlgorithm::Ed25519 => "ED25519",
+            SignAlgorithm::MlDsa44 => "PRIVATEOID",
         }
     }
 }
@@ -134,12 +140,15 @@ pub enum PrivateKey {
     Ecdsa(Vec<u8>),
     /// RSA components.
     Rsa(Box<RsaPrivate>),
+    /// An ML-DSA seed (32 bytes, FIPS 204 ML-DSA.KeyGen).
+    MlDsa([u8; 32]),
 }
 
 enum Pair {
     Ed25519(Ed25519KeyPair),
     Ecdsa(EcdsaKeyPair),
     Rsa(RsaKeyPair),
+    MlDsa(crate::mldsa::MlDsaKey),
 }
 
 /// A key that signs for a zone: algorithm, DNSKEY flags, private key.
@@ -245,6 +254,11 @@ impl SigningKey {
                 PrivateKey::Ecdsa(scalar)
             }
             SignAlgorithm::RsaSha256 => PrivateKey::Rsa(Box::new(generate_rsa(MIN_RSA_BITS)?)),
+            SignAlgorithm::MlDsa44 => {
+                let mut seed = [0u8; 32];
+                ring::rand::SecureRandom::fill(&rng, &mut seed).map_err(|_| KeyError::Random)?;
+                PrivateKey::MlDsa(seed)
+            }
         };
         SigningKey::from_private(algorithm, flags, private)
     }
@@ -299,6 +313,11 @@ impl SigningKey {
                     )));
                 }
                 (Pair::Rsa(pair), rsa_public_key(&k.n, &k.e))
+            }
+            (PrivateKey::MlDsa(seed), SignAlgorithm::MlDsa44) => {
+                let key = crate::mldsa::MlDsaKey::from_seed(seed);
+                let public = key.public_key().to_vec();
+                (Pair::MlDsa(key), public)
             }
             _ => {
                 return Err(KeyError::Rejected(
@@ -356,7 +375,7 @@ impl SigningKey {
     }
 
     /// Signs `data`: Ed25519 (RFC 8080 §4), ECDSA as fixed-size r || s (RFC 6605 §4),
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 5702 §3).
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 5702 §3), ML-DSA-44 ([`crate::mldsa`]).
     pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
         match &self.pair {
             Pair::Ed25519(p) => Ok(p.sign(data).as_ref().to_vec()),
@@ -375,6 +394,7 @@ impl SigningKey {
                 .map_err(|_| KeyError::Sign("RSA".into()))?;
                 Ok(sig)
             }
+            Pair::MlDsa(k) => k.sign(data),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! zdns-dnssec: DNSSEC for zdns, sans-I/O.
 //!
-//! - [`key`]: signing keys (Ed25519, ECDSA P-256/P-384, RSA/SHA-256), their DNSKEY
+//! - [`key`]: signing keys (Ed25519, ECDSA P-256/P-384, RSA/SHA-256, and ML-DSA-44 as
+//!   PRIVATEOID in [`mldsa`]), their DNSKEY
 //!   records and key tags; [`bind`]: BIND key files, the keyring format; [`ds`]: DS
 //!   digests.
 //! - [`sign`]: zone signing (RRSIGs in canonical form, NSEC or NSEC3 chains, CDS/CDNSKEY,
@@ -30,6 +31,7 @@ pub mod check;
 pub mod ds;
 mod index;
 pub mod key;
+pub mod mldsa;
 pub mod nsec3;
 pub mod sign;
 pub mod validate;

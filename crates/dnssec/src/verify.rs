@@ -49,11 +49,12 @@ impl std::error::Error for SigError {}
 
 /// Whether this crate can verify signatures of `alg`.
 pub fn is_supported(alg: Algorithm) -> bool {
-    matches!(alg.0, 5 | 7 | 8 | 10 | 13 | 14 | 15)
+    matches!(alg.0, 5 | 7 | 8 | 10 | 13 | 14 | 15 | 254)
 }
 
 /// Verifies `sig` over `data` with a DNSKEY public key of algorithm `alg`. RSA keys of
 /// 1024 bits and more are accepted for verification (deployed zones still use them).
+/// PRIVATEOID (254) is verified when its OID is ML-DSA-44's ([`crate::mldsa`]).
 pub fn verify_signature(
     alg: Algorithm,
     public_key: &[u8],
@@ -91,6 +92,7 @@ pub fn verify_signature(
                 .verify(data, sig)
                 .map_err(|_| SigError::BadSignature)
         }
+        254 => crate::mldsa::verify(public_key, data, sig),
         other => Err(SigError::UnsupportedAlgorithm(other)),
     }
 }

@@ -93,6 +93,7 @@ fn every_algorithm_and_denial_checks_clean() {
         SignAlgorithm::Ed25519,
         SignAlgorithm::EcdsaP256Sha256,
         SignAlgorithm::EcdsaP384Sha384,
+        SignAlgorithm::MlDsa44,
     ] {
         let keys = keys(alg);
         for denial in [Denial::Nsec, nsec3(false), nsec3(true)] {

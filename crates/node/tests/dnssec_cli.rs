@@ -284,3 +284,38 @@ fn bind_keys_import_sign_and_bind_signed_zones_verify() {
         }
     }
 }
+
+#[test]
+fn ml_dsa_keys_sign_and_verify() {
+    let dir = setup();
+    let d = dir.path();
+    let out = zdns(
+        d,
+        &[
+            "key", "generate", "--zone", "example.", "--alg", "mldsa44", "--ksk", "--dir", "ring",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" 254 2 "));
+    zdns(
+        d,
+        &[
+            "key", "generate", "--zone", "example.", "--alg", "mldsa44", "--dir", "ring",
+        ],
+    );
+    zdns(
+        d,
+        &[
+            "zone",
+            "sign",
+            "example.zone",
+            "--keys",
+            "ring",
+            "-o",
+            "pq.signed",
+            "--nsec3",
+        ],
+    );
+    let text = fs::read_to_string(d.join("pq.signed")).unwrap();
+    assert!(text.contains("\tRRSIG\tA 254 2 "));
+    zdns(d, &["zone", "verify", "pq.signed", "--origin", "example."]);
+}

@@ -37,7 +37,8 @@ pub struct GenerateArgs {
     /// The zone the key signs.
     #[arg(long)]
     pub zone: String,
-    /// The algorithm: ed25519, ecdsap256, ecdsap384 or rsasha256 (2048 bits).
+    /// The algorithm: ed25519, ecdsap256, ecdsap384, rsasha256 (2048 bits) or mldsa44
+    /// (post-quantum ML-DSA-44 as PRIVATEOID, algorithm 254; see docs/dnssec.md).
     #[arg(long, default_value = "ecdsap256")]
     pub alg: String,
     /// Make a key-signing key (DNSKEY flags 257, SEP) instead of a zone-signing key.
@@ -94,7 +95,7 @@ fn generate(a: &GenerateArgs) -> Result<(), String> {
     let zone = zone_name(&a.zone)?;
     let alg = SignAlgorithm::from_name(&a.alg).ok_or_else(|| {
         format!(
-            "unknown algorithm '{}': use ed25519, ecdsap256, ecdsap384 or rsasha256",
+            "unknown algorithm '{}': use ed25519, ecdsap256, ecdsap384, rsasha256 or mldsa44",
             a.alg
         )
     })?;
