@@ -52,6 +52,7 @@ mod response;
 mod rrl;
 pub mod secondary;
 mod server;
+mod signed;
 mod tree;
 pub mod update;
 pub mod xfr;

@@ -1,13 +1,15 @@
 //! The general answering path (RFC 1034 §4.3.2, with RFC 4592 wildcards, RFC 6672
 //! DNAME, RFC 2308 negative answers and RFC 8482 ANY): the sections of a response as
 //! decoded records, built by walking the zone trees. The fast path serves answers
-//! prepared from this same code.
+//! prepared from this same code. With the DO bit and a signed zone, RRSIGs and the
+//! NSEC/NSEC3 proofs go into the sections too (`signed`).
 
 use lib_dns::rdata::{Cname, Mx, Ns, RData, Srv};
 use lib_dns::types::{Class, Rcode, Rtype};
 use lib_dns::{Name, Record};
 
 use crate::catalog::Catalog;
+use crate::signed;
 use crate::tree::{NONE, NodeKind, ZoneTree, parent_wire};
 
 /// How many CNAME/DNAME steps a chain may take before we stop following it.
@@ -29,6 +31,9 @@ pub(crate) struct Resolution {
     pub glue: Vec<Record>,
     /// Other additional records (addresses of NS/MX/SRV targets, sibling glue).
     pub additional: Vec<Record>,
+    /// Whether the query set DO (RFC 3225): signed zones then add RRSIGs and denial
+    /// records (RFC 4035 §3.1).
+    pub dnssec: bool,
 }
 
 impl Resolution {
@@ -41,8 +46,14 @@ impl Resolution {
             authority: Vec::new(),
             glue: Vec::new(),
             additional: Vec::new(),
+            dnssec: false,
         }
     }
+}
+
+/// Whether DNSSEC records go into this response from this zone.
+fn signed(tree: &ZoneTree, res: &Resolution) -> bool {
+    res.dnssec && tree.is_signed()
 }
 
 /// One step of resolution: done, or go on with a new name (CNAME/DNAME target).
@@ -51,8 +62,14 @@ pub(crate) enum Step {
     Next(Name),
 }
 
-/// Resolves a question against our zones.
-pub(crate) fn resolve(catalog: &Catalog, qname: &Name, qtype: Rtype, qclass: Class) -> Resolution {
+/// Resolves a question against our zones; `dnssec` is the query's DO bit.
+pub(crate) fn resolve(
+    catalog: &Catalog,
+    qname: &Name,
+    qtype: Rtype,
+    qclass: Class,
+    dnssec: bool,
+) -> Resolution {
     let lower = qname.to_lowercase();
     let Some(first) = zone_for_question(catalog, lower.as_wire(), qtype) else {
         return Resolution::status(Rcode::REFUSED);
@@ -62,6 +79,7 @@ pub(crate) fn resolve(catalog: &Catalog, qname: &Name, qtype: Rtype, qclass: Cla
     }
     let mut res = Resolution::status(Rcode::NOERROR);
     res.aa = true;
+    res.dnssec = dnssec;
     let mut name = qname.clone();
     let mut seen = vec![lower];
     for _ in 0..MAX_CHAIN {
@@ -145,11 +163,21 @@ fn from_encloser(
         let mut star = vec![1u8, b'*'];
         star.extend_from_slice(tree.node_name(ce));
         if let Some(w) = tree.find(&star) {
-            return answer_at(tree, w, name, qtype, res);
+            let answers = res.answer.len();
+            let step = answer_at(tree, w, name, qtype, res);
+            if signed(tree, res) {
+                let nodata = res.answer.len() == answers;
+                let ce = tree.node_owner(ce);
+                signed::wildcard_expansion(tree, name, &ce, nodata, &mut res.authority);
+            }
+            return step;
         }
     }
     res.rcode = Rcode::NXDOMAIN;
     negative(tree, res);
+    if signed(tree, res) {
+        signed::nxdomain(tree, name, &tree.node_owner(ce), &mut res.authority);
+    }
     Step::Done
 }
 
@@ -165,7 +193,7 @@ fn answer_at(tree: &ZoneTree, i: u32, owner: &Name, qtype: Rtype, res: &mut Reso
     if let Some(set) = wanted {
         let records = tree.decoded(owner, set);
         add_additional(tree, &records, res);
-        res.answer.extend(records);
+        extend(tree, i, records, res, Section::Answer);
         return Step::Done;
     }
     if let Some(set) = sets.iter().find(|s| s.rtype == Rtype::CNAME) {
@@ -174,11 +202,38 @@ fn answer_at(tree: &ZoneTree, i: u32, owner: &Name, qtype: Rtype, res: &mut Reso
             RData::Cname(Cname(t)) => Some(t.clone()),
             _ => None,
         });
-        res.answer.extend(records);
+        extend(tree, i, records, res, Section::Answer);
         return target.map_or(Step::Done, Step::Next);
     }
     negative(tree, res);
+    if signed(tree, res) {
+        signed::nodata(tree, i, &mut res.authority);
+    }
     Step::Done
+}
+
+/// A section of a response.
+#[derive(Clone, Copy)]
+enum Section {
+    Answer,
+    Authority,
+    Additional,
+}
+
+/// Adds the records of an RRset of node `i` to a section, with their RRSIGs when the
+/// response carries DNSSEC data.
+fn extend(tree: &ZoneTree, i: u32, records: Vec<Record>, res: &mut Resolution, to: Section) {
+    let with_sigs = signed(tree, res);
+    let out = match to {
+        Section::Answer => &mut res.answer,
+        Section::Authority => &mut res.authority,
+        Section::Additional => &mut res.additional,
+    };
+    if with_sigs {
+        signed::push_signed(tree, i, records, out);
+    } else {
+        out.extend(records);
+    }
 }
 
 /// The SOA in the authority section of a negative answer (RFC 2308 §3).
@@ -188,7 +243,7 @@ pub(crate) fn negative(tree: &ZoneTree, res: &mut Resolution) {
         for r in &mut soa {
             r.ttl = tree.negative_ttl();
         }
-        res.authority.extend(soa);
+        extend(tree, 0, soa, res, Section::Authority);
     }
 }
 
@@ -211,6 +266,9 @@ pub(crate) fn referral(tree: &ZoneTree, cut: u32, res: &mut Resolution) -> Step 
             }
         }
         res.authority.extend(ns);
+        if signed(tree, res) {
+            signed::delegation(tree, cut, &mut res.authority);
+        }
     }
     if res.answer.is_empty() {
         res.aa = false;
@@ -231,7 +289,7 @@ fn dname(tree: &ZoneTree, d: u32, name: &Name, qtype: Rtype, res: &mut Resolutio
     }) else {
         return Step::Done;
     };
-    res.answer.extend(records);
+    extend(tree, d, records, res, Section::Answer);
     let keep = name.wire_len().saturating_sub(tree.node_name(d).len());
     let mut wire = name.as_wire().get(..keep).unwrap_or_default().to_vec();
     wire.extend_from_slice(target.as_wire());
@@ -286,7 +344,12 @@ fn add_additional(tree: &ZoneTree, records: &[Record], res: &mut Resolution) {
             {
                 continue;
             }
-            res.additional.extend(tree.decoded(&owner, &set));
+            let records = tree.decoded(&owner, &set);
+            if tree.node(i).is_some_and(|n| n.kind == NodeKind::Auth) {
+                extend(tree, i, records, res, Section::Additional);
+            } else {
+                res.additional.extend(records);
+            }
         }
     }
 }

@@ -161,7 +161,11 @@ impl Answerer for AuthServer {
         }
         let catalog = self.catalog.load();
         let lower = view.qname_lower();
-        if let Some(hit) = catalog.fast(lower, view.qtype, view.qclass)
+        // DO for a signed zone: the general path adds RRSIGs and denial proofs.
+        let dnssec = facts.opt.as_ref().is_some_and(|o| o.dnssec_ok)
+            && catalog.zone_for(lower).is_some_and(|z| z.is_signed());
+        if !dnssec
+            && let Some(hit) = catalog.fast(lower, view.qtype, view.qclass)
             && write_prepared(out, &facts, &view, &hit)
         {
             let kind = kind_of(hit.rcode, hit.sections.counts[0]);
@@ -173,7 +177,7 @@ impl Answerer for AuthServer {
             return self.limit_with(ctx, kind, key, facts.cookie, out);
         }
         let res = match Name::from_wire(view.qname_wire()) {
-            Ok(qname) => resolve::resolve(&catalog, &qname, view.qtype, view.qclass),
+            Ok(qname) => resolve::resolve(&catalog, &qname, view.qtype, view.qclass, dnssec),
             Err(_) => status(Rcode::FORMERR),
         };
         response::write(out, &facts.echo, &res, facts.limit, facts.opt.as_ref());

@@ -391,7 +391,7 @@ fn prepared_path_equals_general_path() {
             if catalog.fast(lower.as_wire(), rtype, Class::IN).is_some() {
                 fast += 1;
             }
-            let res = resolve::resolve(&catalog, &qname, rtype, Class::IN);
+            let res = resolve::resolve(&catalog, &qname, rtype, Class::IN, false);
             let echo = Echo {
                 id: q.id,
                 opcode: Opcode::QUERY,

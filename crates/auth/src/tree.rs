@@ -212,6 +212,22 @@ pub struct ZoneTree {
     rdata: Vec<u8>,
     /// TTL and data of the SOA for negative answers (RFC 2308 §3).
     soa_negative_ttl: u32,
+    /// The zone's authenticated denial, when it is signed.
+    denial: Denial,
+}
+
+/// What a signed zone denies existence with: its NSEC owners in canonical order, or
+/// its NSEC3 owner hashes in order with the chain's salt and iterations.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Denial {
+    /// Whether the apex has a DNSKEY RRset (the zone is signed).
+    pub signed: bool,
+    /// Nodes with an NSEC RRset, by owner in canonical order (RFC 4034 §6.1).
+    pub nsec: Vec<(Name, u32)>,
+    /// Nodes with an NSEC3 RRset, by the hash their owner holds.
+    pub nsec3: Vec<(Vec<u8>, u32)>,
+    /// The NSEC3PARAM salt and iterations (RFC 5155 §4).
+    pub nsec3_param: Option<(Vec<u8>, u16)>,
 }
 
 /// Why a zone could not be turned into a tree.
@@ -270,6 +286,7 @@ impl ZoneTree {
             rrsets: Vec::new(),
             rdata: Vec::new(),
             soa_negative_ttl: 0,
+            denial: Denial::default(),
         };
         tree.insert(apex.as_wire())?;
         // (node, type, record index), then sorted: RRsets become runs.
@@ -312,6 +329,7 @@ impl ZoneTree {
             .and_then(|m| <[u8; 4]>::try_from(m).ok())
             .map_or(0, u32::from_be_bytes);
         tree.soa_negative_ttl = soa.0.min(minimum);
+        tree.denial = tree.index_denial();
         tree.names.shrink_to_fit();
         tree.nodes.shrink_to_fit();
         tree.rrsets.shrink_to_fit();
@@ -495,6 +513,46 @@ impl ZoneTree {
             n.kind = kind;
             n.cut = cut;
         }
+    }
+
+    /// Finds the NSEC and NSEC3 records of a signed zone (RFC 4035 §2.3, RFC 5155 §7).
+    fn index_denial(&self) -> Denial {
+        let mut d = Denial {
+            signed: self.rrset(0, Rtype::DNSKEY).is_some(),
+            ..Denial::default()
+        };
+        if !d.signed {
+            return d;
+        }
+        for i in 0..to_u32(self.nodes.len()).unwrap_or(0) {
+            if self.rrset(i, Rtype::NSEC).is_some() {
+                d.nsec.push((self.node_owner(i), i));
+            }
+            if self.rrset(i, Rtype::NSEC3).is_some()
+                && let Some(h) = zdns_dnssec::nsec3::owner_hash(&self.node_owner(i))
+            {
+                d.nsec3.push((h, i));
+            }
+        }
+        d.nsec.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        d.nsec3.sort_unstable();
+        d.nsec3_param = self.rrset(0, Rtype::NSEC3PARAM).and_then(|set| {
+            match self.decoded(&self.apex, &set).first().map(|r| &r.data) {
+                Some(RData::Nsec3param(p)) => Some((p.hash.salt.clone(), p.hash.iterations)),
+                _ => None,
+            }
+        });
+        d
+    }
+
+    /// The zone's authenticated denial records, when it is signed.
+    pub(crate) fn denial(&self) -> &Denial {
+        &self.denial
+    }
+
+    /// Whether the zone is signed (has a DNSKEY RRset at its apex).
+    pub fn is_signed(&self) -> bool {
+        self.denial.signed
     }
 
     /// The zone's apex, lowercase.

@@ -36,6 +36,9 @@ enum Command {
     /// Check and format zone files.
     #[command(subcommand)]
     Zone(cmd::zone::ZoneCommand),
+    /// Manage DNSSEC keys: generate, import BIND key files, print DS records.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
     /// Decode a DNS message in wire format (hex) and print it the way dig does.
     Decode(cmd::decode::DecodeArgs),
     /// Manage the node's Certificate Transparency log.
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Resolve(a) => cmd::resolve::run(a),
         Command::Resolver(c) => cmd::resolve::run_resolver(c),
         Command::Zone(c) => cmd::zone::run(c),
+        Command::Key(c) => cmd::key::run(c),
         Command::Decode(a) => cmd::decode::run(a),
         Command::Ct(c) => cmd::ct::run(c),
     }

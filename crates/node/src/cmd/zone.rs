@@ -21,6 +21,12 @@ pub enum ZoneCommand {
     /// names, explicit TTL and class, sorted in DNSSEC canonical order, duplicates
     /// removed. An invalid zone prints its errors on stderr and exits 1.
     Fmt(ZoneArgs),
+    /// Sign a zone file with the keys of a keyring (`zdns key generate`) and write the
+    /// signed zone: RRSIGs, NSEC or NSEC3, optionally ZONEMD and CDS/CDNSKEY.
+    Sign(super::sign::SignArgs),
+    /// Check a signed zone file: every RRSIG, the NSEC/NSEC3 chain, ZONEMD; exit 1 with
+    /// one line per problem if anything is wrong.
+    Verify(super::verify::VerifyArgs),
 }
 
 /// A zone file and its origin.
@@ -40,6 +46,8 @@ pub fn run(cmd: ZoneCommand) -> ExitCode {
     let (args, fmt) = match cmd {
         ZoneCommand::Check(a) => (a, false),
         ZoneCommand::Fmt(a) => (a, true),
+        ZoneCommand::Sign(a) => return super::sign::run(a),
+        ZoneCommand::Verify(a) => return super::verify::run(a),
     };
     match load(&args, fmt) {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,7 +95,7 @@ fn load(args: &ZoneArgs, fmt: bool) -> Result<(), Option<String>> {
 }
 
 /// `--origin`; else the file's leading `$ORIGIN` directive; else the file name.
-fn origin(args: &ZoneArgs) -> Result<Name, Option<String>> {
+pub fn origin(args: &ZoneArgs) -> Result<Name, Option<String>> {
     if let Some(o) = &args.origin {
         return Name::parse(o).map_err(|e| Some(format!("bad --origin '{o}': {e}")));
     }
