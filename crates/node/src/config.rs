@@ -389,7 +389,11 @@ impl Overrides {
         if tcp.max_message_size < 12 {
             return Err("tcp.max_message_size must be at least 12 (a DNS header)".to_owned());
         }
-        let tls = TlsSettings::from_file(file.tls, self.config.is_none(), resolve)?;
+        // The embedded default's extras (encrypted listeners on fixed ports, recursion from
+        // the root servers) come only with the embedded default itself: quick flags name
+        // what to serve and where, so several such nodes can run side by side.
+        let embedded = self.config.is_none() && self.listen.is_empty() && self.zones.is_empty();
+        let tls = TlsSettings::from_file(file.tls, embedded, resolve)?;
         Ok(Settings {
             listen,
             http: self
@@ -406,7 +410,7 @@ impl Overrides {
             tls,
             zones,
             keys,
-            resolver: ResolverSettings::from_file(file.resolver, self.config.is_none())?,
+            resolver: ResolverSettings::from_file(file.resolver, embedded)?,
         })
     }
 }
@@ -607,6 +611,26 @@ mod tests {
         assert_eq!(s.tls.doh_path, "/dns-query");
         assert_eq!(s.tls.identity, None);
         assert_eq!(s.tls.min_version, MinVersion::Tls13);
+    }
+
+    #[test]
+    fn quick_flags_leave_out_the_embedded_extras() {
+        for o in [
+            Overrides {
+                listen: vec![default_addr("127.0.0.2:5300")],
+                ..Overrides::default()
+            },
+            Overrides {
+                zones: vec![embedded_zone()],
+                ..Overrides::default()
+            },
+        ] {
+            let s = o.settings().unwrap();
+            assert!(s.tls.dot.is_empty() && s.tls.doq.is_empty() && s.tls.doh.is_empty());
+            assert!(!s.resolver.enabled);
+        }
+        let s = Overrides::default().settings().unwrap();
+        assert!(s.resolver.enabled);
     }
 
     #[test]
