@@ -23,6 +23,7 @@ pub mod l2;
 pub mod metrics;
 pub mod settings;
 pub mod upstream;
+pub mod upstream_encrypted;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -94,9 +95,10 @@ pub struct Recursor {
 }
 
 impl Recursor {
-    /// A recursor over the real network.
+    /// A recursor over the real network (encrypted to the forward zones' `tls://`,
+    /// `https://` and `quic://` upstreams).
     pub fn new(settings: &ResolverSettings) -> Result<Arc<Recursor>, String> {
-        Recursor::with_upstream(settings, Arc::new(upstream::Network))
+        Recursor::with_upstream(settings, upstream_encrypted::network(&settings.forward)?)
     }
 
     /// A recursor sending its queries through `upstream`.
@@ -112,7 +114,7 @@ impl Recursor {
                     .map_err(|e| format!("resolver.forward zone `{}`: {e}", f.zone))?;
                 Ok(ForwardZone {
                     zone,
-                    upstreams: f.upstreams.clone(),
+                    upstreams: f.upstreams.iter().map(|u| u.addr()).collect(),
                     in_partition: f.scope == Some(Scope::Local),
                 })
             })

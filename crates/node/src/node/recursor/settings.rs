@@ -6,9 +6,12 @@
 //! false), so an authoritative-only configuration stays authoritative-only.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use zdns_resolver::scope::Scope;
+
+use super::upstream_encrypted::{CertCheck, ForwardUpstream, parse_upstream};
 
 /// The IPv4 addresses of the root servers a–m (IANA root hints, 2023 and later).
 pub const IANA_ROOT_HINTS: [&str; 13] = [
@@ -47,8 +50,13 @@ pub struct ResolverFile {
 #[serde(deny_unknown_fields)]
 struct ForwardFile {
     zone: String,
-    upstreams: Vec<SocketAddr>,
+    /// `ADDR:PORT`, or `tls://`, `https://`, `quic://` ([`super::upstream_encrypted`]).
+    upstreams: Vec<String>,
     scope: Option<String>,
+    /// Trust anchors (PEM) of the encrypted upstreams' certificates.
+    tls_ca: Option<PathBuf>,
+    /// Or the SPKI pin (base64 SHA-256) of their certificate.
+    tls_pin: Option<String>,
 }
 
 /// A network in CIDR form: clients inside may ask for recursion.
@@ -109,8 +117,8 @@ impl Network {
 pub struct ForwardSettings {
     /// The zone (names at or below it are forwarded).
     pub zone: String,
-    /// Its upstreams.
-    pub upstreams: Vec<SocketAddr>,
+    /// Its upstreams, plain or encrypted.
+    pub upstreams: Vec<ForwardUpstream>,
     /// The zone's scope (seed 003 §16.1), when configured; `local` also says the
     /// upstreams are inside the partition.
     pub scope: Option<Scope>,
@@ -182,14 +190,36 @@ impl ResolverSettings {
                         None => None,
                     };
                     Ok(ForwardSettings {
+                        upstreams: forward_upstreams(&f)?,
                         zone: f.zone,
-                        upstreams: f.upstreams,
                         scope,
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?,
         })
     }
+}
+
+/// The upstreams of a forward zone, checked.
+fn forward_upstreams(f: &ForwardFile) -> Result<Vec<ForwardUpstream>, String> {
+    let check = match (&f.tls_ca, &f.tls_pin) {
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "resolver.forward `{}`: tls_ca or tls_pin, not both",
+                f.zone
+            ));
+        }
+        (Some(ca), None) => Some(CertCheck::Ca(ca.clone())),
+        (None, Some(pin)) => Some(CertCheck::Pin(pin.clone())),
+        (None, None) => None,
+    };
+    f.upstreams
+        .iter()
+        .map(|text| {
+            parse_upstream(text, check.as_ref())
+                .map_err(|e| format!("resolver.forward `{}`: {e}", f.zone))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -222,6 +252,33 @@ mod tests {
         let bad: ResolverFile = toml::from_str(&text.replace("local", "galactic")).unwrap();
         let err = ResolverSettings::from_file(Some(bad), false).unwrap_err();
         assert!(err.contains("galactic"), "{err}");
+    }
+
+    #[test]
+    fn forward_zones_take_encrypted_upstreams_with_a_ca_or_a_pin() {
+        let pin = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        let text = format!(
+            "[[forward]]\nzone = \"example.\"\ntls_pin = \"{pin}\"\n\
+             upstreams = [\"192.0.2.1:53\", \"tls://192.0.2.2\", \"quic://192.0.2.3\"]\n"
+        );
+        let file: ResolverFile = toml::from_str(&text).unwrap();
+        let s = ResolverSettings::from_file(Some(file), false).unwrap();
+        let kinds: Vec<bool> = s.forward[0]
+            .upstreams
+            .iter()
+            .map(|u| matches!(u, ForwardUpstream::Encrypted(_)))
+            .collect();
+        assert_eq!(kinds, vec![false, true, true]);
+        let no_check: ResolverFile =
+            toml::from_str(&text.replace(&format!("tls_pin = \"{pin}\""), "")).unwrap();
+        let err = ResolverSettings::from_file(Some(no_check), false).unwrap_err();
+        assert!(
+            err.contains("example.") && err.contains("tls_ca or tls_pin"),
+            "{err}"
+        );
+        let both: ResolverFile = toml::from_str(&format!("{text}tls_ca = \"ca.pem\"\n")).unwrap();
+        let err = ResolverSettings::from_file(Some(both), false).unwrap_err();
+        assert!(err.contains("not both"), "{err}");
     }
 
     #[test]
