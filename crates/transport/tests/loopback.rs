@@ -609,3 +609,29 @@ async fn a_pool_falls_back_to_a_working_upstream_and_then_prefers_it() {
     let mut broken = zdns_transport::client::Pool::new(vec![quic_to_nothing]).unwrap();
     assert!(broken.query(&query(1, "a.example.", false)).await.is_err());
 }
+
+/// RFC 9250 §5.5 and RFC 9000 §9: a client whose address changes mid-connection (a NAT
+/// rebinding, a new network) keeps its DoQ connection; the server validates the new path
+/// and answers there.
+#[tokio::test]
+async fn doq_connection_survives_the_clients_address_change() {
+    let s = start(2000).await;
+    let (endpoint, conn) = raw_doq(s.doq).await;
+    let before = endpoint.local_addr().unwrap();
+    let first = doq_exchange(&conn, &query(0, "a.example.", false)).await;
+    assert_eq!(first.len(), 1);
+    endpoint
+        .rebind(std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .unwrap();
+    let after = endpoint.local_addr().unwrap();
+    assert_ne!(before.port(), after.port());
+    let second = doq_exchange(&conn, &query(0, "b.example.", false)).await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].rcode, lib_dns::Rcode::NOERROR);
+    assert!(conn.close_reason().is_none(), "the connection was closed");
+    assert_eq!(
+        s.doq_stats.open.load(Ordering::Relaxed),
+        1,
+        "one connection throughout"
+    );
+}
