@@ -58,6 +58,20 @@ const RESOLUTION_DEADLINE: Duration = Duration::from_secs(10);
 /// The largest UDP answer to a client that offers no EDNS (RFC 1035 §4.2.1).
 const PLAIN_UDP: usize = 512;
 
+/// How often the RFC 5011 trust anchor state is checked for changes to save.
+const ANCHOR_SAVE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The file in the data directory that keeps the RFC 5011 state of `zone`'s trust
+/// anchor: `trust-anchor.root.state` for the root, `trust-anchor.ZONE.state` else.
+pub fn anchor_state_file(dir: &Path, zone: &Name) -> std::path::PathBuf {
+    let name = if zone.is_root() {
+        "root".to_owned()
+    } else {
+        zone.to_string().trim_end_matches('.').to_lowercase()
+    };
+    dir.join(format!("trust-anchor.{name}.state"))
+}
+
 /// The resolver's runtime: two threads, made on first use and kept for the life of the
 /// process (a static, so it is never dropped inside another runtime).
 pub fn runtime() -> Option<&'static Runtime> {
@@ -127,6 +141,7 @@ impl Recursor {
             forward_zones,
             upstream_port: settings.upstream_port,
             qname_minimisation: settings.qname_minimisation,
+            validation: settings.validation.clone(),
             ..ResolverConfig::default()
         };
         let cache = Cache::new(CacheConfig {
@@ -170,6 +185,57 @@ impl Recursor {
             });
         }
         Ok(restored)
+    }
+
+    /// Loads the RFC 5011 state of each trust anchor from `dir` (one file per anchored
+    /// zone, [`anchor_state_file`]) and saves it there whenever it changes, so anchors
+    /// learned through a key rollover survive a restart. Does nothing without
+    /// validation.
+    pub fn attach_anchor_state(self: &Arc<Self>, dir: &Path) {
+        let Some(validator) = self.resolver.validator() else {
+            return;
+        };
+        for anchor in validator.anchors() {
+            let path = anchor_state_file(dir, &anchor.zone);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            match validator.restore_anchor_state(&anchor.zone, &text) {
+                Ok(()) => {
+                    tracing::info!(zone = %anchor.zone, path = %path.display(), "trust anchor state loaded (RFC 5011)")
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "trust anchor state not used")
+                }
+            }
+        }
+        let Some(runtime) = runtime() else {
+            return;
+        };
+        let recursor = Arc::clone(self);
+        let dir = dir.to_path_buf();
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(ANCHOR_SAVE_INTERVAL).await;
+                let Some(validator) = recursor.resolver.validator() else {
+                    return;
+                };
+                if !validator.take_anchor_changes() {
+                    continue;
+                }
+                for anchor in validator.anchors() {
+                    let Some(text) = validator.anchor_state(&anchor.zone) else {
+                        continue;
+                    };
+                    let path = anchor_state_file(&dir, &anchor.zone);
+                    let tmp = path.with_extension("tmp");
+                    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
+                    if let Err(e) = written {
+                        tracing::warn!(path = %path.display(), error = %e, "trust anchor state not saved");
+                    }
+                }
+            }
+        });
     }
 
     /// Writes the cache to the L2 database (if attached), leaving out data of
