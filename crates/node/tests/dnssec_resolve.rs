@@ -203,12 +203,12 @@ fn start_hierarchy() -> Hierarchy {
         .unwrap()
         .lines()
         .find(|l| l.contains("DNSKEY\t257 "))
-        .map(|l| l.split('\t').next_back().unwrap().to_string())
+        .map(|l| l.split_whitespace().next_back().unwrap().to_string())
         .unwrap();
     let delv_anchor = d.join("anchor.conf");
     std::fs::write(
         &delv_anchor,
-        format!("trust-anchors {{ \".\" static-key {ksk}; }};\n"),
+        format!("trust-anchors {{ \".\" static-key 257 3 13 \"{ksk}\"; }};\n"),
     )
     .unwrap();
 
