@@ -423,6 +423,27 @@ fn validates_zones_signed_by_bind_ldns_and_zdns() {
     assert!(nta(&["list"]).contains("bad.test."));
     nta(&["remove", "bad.test."]);
     assert!(!nta(&["list"]).contains("bad.test."));
+
+    // The root KSK the configured DS vouched for is now a managed anchor (RFC 5011),
+    // saved in the data directory at shutdown.
+    let status = Command::new("kill")
+        .args(["-TERM", &resolver.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut resolver = resolver;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while resolver.child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let state = resolver.dir.path().join("data/trust-anchor.root.state");
+    let text = std::fs::read_to_string(&state).unwrap_or_default();
+    assert!(
+        text.starts_with("valid 0 257 3 13 "),
+        "{text:?}\n{}",
+        resolver.log()
+    );
 }
 
 #[test]

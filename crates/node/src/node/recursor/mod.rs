@@ -105,6 +105,8 @@ pub struct Recursor {
     configured_scopes: Vec<(Name, Scope)>,
     /// Resolutions under way, joined by concurrent misses for the same question.
     inflight: InFlight,
+    /// Where the RFC 5011 trust anchor state is kept, once attached.
+    anchor_dir: OnceLock<std::path::PathBuf>,
 }
 
 impl Recursor {
@@ -159,6 +161,7 @@ impl Recursor {
             disk: OnceLock::new(),
             configured_scopes,
             inflight: InFlight::default(),
+            anchor_dir: OnceLock::new(),
         }))
     }
 
@@ -209,39 +212,50 @@ impl Recursor {
                 }
             }
         }
+        if self.anchor_dir.set(dir.to_path_buf()).is_err() {
+            return;
+        }
         let Some(runtime) = runtime() else {
             return;
         };
         let recursor = Arc::clone(self);
-        let dir = dir.to_path_buf();
         runtime.spawn(async move {
             loop {
                 tokio::time::sleep(ANCHOR_SAVE_INTERVAL).await;
-                let Some(validator) = recursor.resolver.validator() else {
-                    return;
-                };
-                if !validator.take_anchor_changes() {
-                    continue;
-                }
-                for anchor in validator.anchors() {
-                    let Some(text) = validator.anchor_state(&anchor.zone) else {
-                        continue;
-                    };
-                    let path = anchor_state_file(&dir, &anchor.zone);
-                    let tmp = path.with_extension("tmp");
-                    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
-                    if let Err(e) = written {
-                        tracing::warn!(path = %path.display(), error = %e, "trust anchor state not saved");
-                    }
-                }
+                let saving = Arc::clone(&recursor);
+                let _ = tokio::task::spawn_blocking(move || saving.save_anchor_state()).await;
             }
         });
     }
 
+    /// Writes the RFC 5011 state of each trust anchor to the data directory, if it
+    /// changed since the last time.
+    fn save_anchor_state(&self) {
+        let (Some(validator), Some(dir)) = (self.resolver.validator(), self.anchor_dir.get())
+        else {
+            return;
+        };
+        if !validator.take_anchor_changes() {
+            return;
+        }
+        for anchor in validator.anchors() {
+            let Some(text) = validator.anchor_state(&anchor.zone) else {
+                continue;
+            };
+            let path = anchor_state_file(dir, &anchor.zone);
+            let tmp = path.with_extension("tmp");
+            let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
+            if let Err(e) = written {
+                tracing::warn!(path = %path.display(), error = %e, "trust anchor state not saved");
+            }
+        }
+    }
+
     /// Writes the cache to the L2 database (if attached), leaving out data of
-    /// external-scope zones, which is not kept as mesh data (seed 003 §16.1). Returns
-    /// how many RRsets were written.
+    /// external-scope zones, which is not kept as mesh data (seed 003 §16.1), and the
+    /// trust anchor state (if it changed). Returns how many RRsets were written.
     pub fn save(&self) -> Result<usize, String> {
+        self.save_anchor_state();
         let Some(disk) = self.disk.get() else {
             return Ok(0);
         };
