@@ -44,8 +44,8 @@ use crate::servers::TCP_TIMEOUT;
 use crate::validator::{Ede, Evidence, Failure, Fetch, Reply, Security, Verdict};
 
 /// How often one DS or DNSKEY RRset may be fetched for one answer before validation
-/// gives up on it.
-const MAX_FETCHES_OF_ONE: u8 = 2;
+/// gives up on it (a DS is fetched again after each zone cut found above it).
+const MAX_FETCHES_OF_ONE: u8 = 4;
 
 /// The transport of one upstream query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

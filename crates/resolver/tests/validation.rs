@@ -597,3 +597,97 @@ fn rfc5011_rolls_the_root_key_over_with_hold_down() {
         Security::Bogus
     );
 }
+
+#[test]
+fn forwarded_answers_are_validated_without_referrals() {
+    // The "forwarder" is one server authoritative for every zone: its answers come with
+    // no referrals, so the validator learns the cuts from signer names and DS probes.
+    let k = Keyring::new();
+    let forwarder = server(&[
+        sign(
+            ".",
+            &format!("{ROOT}{}", ds_line("test.", &k.test[0].dnskey(), false)),
+            Denial::Nsec,
+            &k.root,
+            T0,
+            None,
+        ),
+        sign(
+            "test.",
+            &format!(
+                "{TEST}{}",
+                ds_line("example.test.", &k.example[0].dnskey(), false)
+            ),
+            Denial::Nsec3(Nsec3Options::default()),
+            &k.test,
+            T0,
+            None,
+        ),
+        sign(
+            "example.test.",
+            &format!("{EXAMPLE}{WILDCARD}"),
+            Denial::Nsec,
+            &k.example,
+            T0,
+            None,
+        ),
+        zone("other.", OTHER),
+        zone("glueless.test.", GLUELESS),
+    ]);
+    let mut net = Net {
+        servers: HashMap::from([(addr(9), forwarder)]),
+        down: HashSet::new(),
+        tamper: HashMap::new(),
+        sent: Vec::new(),
+    };
+    let r = resolver(ResolverConfig {
+        forward_zones: vec![zdns_resolver::ForwardZone {
+            zone: Name::root(),
+            upstreams: vec![addr(9)],
+            in_partition: false,
+        }],
+        validation: Some(ValidationConfig {
+            anchors: vec![TrustAnchor {
+                zone: Name::root(),
+                ds: vec![k.root_ds()],
+                dnskeys: Vec::new(),
+            }],
+            negative_anchors: Vec::new(),
+        }),
+        ..config()
+    });
+    for (qname, qtype, rcode, security) in [
+        (
+            "www.example.test.",
+            Rtype::A,
+            Rcode::NOERROR,
+            Security::Secure,
+        ),
+        (
+            "nope.example.test.",
+            Rtype::A,
+            Rcode::NXDOMAIN,
+            Security::Secure,
+        ),
+        (
+            "host.glueless.test.",
+            Rtype::A,
+            Rcode::NOERROR,
+            Security::Insecure,
+        ),
+        (
+            "www.example.other.",
+            Rtype::A,
+            Rcode::NOERROR,
+            Security::Insecure,
+        ),
+    ] {
+        let answer = net.resolve(&r, qname, qtype, T0);
+        assert_eq!(
+            (answer.rcode, answer.security),
+            (rcode, security),
+            "{qname}: {:?}",
+            answer.extended_error
+        );
+    }
+}

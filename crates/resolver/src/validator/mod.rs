@@ -28,9 +28,9 @@ use lib_dns::rdata::{Dnskey, Ds, Nsec, Nsec3, Rrsig};
 use lib_dns::{Class, Name, RData, Rcode, Record, Rtype};
 use zdns_dnssec::ds::ds_matches;
 use zdns_dnssec::validate::{
-    Nsec3Ref, NsecRef, nsec_nodata, nsec_nxdomain, nsec_wildcard_answer, nsec_wildcard_nodata,
-    nsec3_nodata, nsec3_nxdomain, nsec3_wildcard_answer, nsec3_wildcard_nodata, validate_dnskeys,
-    verify_rrset,
+    Nsec3Ref, NsecRef, nsec_insecure_delegation, nsec_nodata, nsec_nxdomain, nsec_wildcard_answer,
+    nsec_wildcard_nodata, nsec3_insecure_delegation, nsec3_nodata, nsec3_nxdomain,
+    nsec3_wildcard_answer, nsec3_wildcard_nodata, validate_dnskeys, verify_rrset,
 };
 use zdns_dnssec::verify::RrsetRef;
 
@@ -170,6 +170,8 @@ enum Known {
     Insecure(Option<Failure>),
     /// The chain of trust breaks here.
     Bogus(Failure),
+    /// Not a zone cut: the parent proved the name has neither DS nor NS.
+    NotCut,
 }
 
 #[derive(Debug)]
@@ -592,7 +594,9 @@ impl Validator {
         let mut cur = zone.parent();
         while let Some(name) = cur {
             let known = self.anchor_for(&name).is_some()
-                || lock(&self.zones).contains_key(&name)
+                || lock(&self.zones)
+                    .get(&name)
+                    .is_some_and(|e| !matches!(e.known, Known::NotCut))
                 || lock(&self.cuts).contains(&name)
                 || is_cut(&name);
             if known {
@@ -622,7 +626,7 @@ impl Validator {
             Some(Known::Delegated(_)) => return Err(Fetch::Dnskey(zone.clone())),
             Some(Known::Insecure(failure)) => return Ok(ZoneState::Insecure(failure)),
             Some(Known::Bogus(failure)) => return Ok(ZoneState::Bogus(failure)),
-            None => {}
+            Some(Known::NotCut) | None => {}
         }
         if self.anchor_for(zone).is_some() {
             return Err(Fetch::Dnskey(zone.clone()));
@@ -700,6 +704,11 @@ impl Validator {
             ZoneState::Secure(keys) => keys,
             other => return Ok(other.verdict()),
         };
+        if sigs.is_empty()
+            && let Some(verdict) = self.probe_cuts(&zone, owner, now)?
+        {
+            return Ok(verdict);
+        }
         let rrset = RrsetRef {
             owner,
             class: Class::IN,
@@ -727,6 +736,31 @@ impl Validator {
             }
         }
         Ok(Verdict::SECURE)
+    }
+
+    /// For an unsigned RRset at `owner` in the signed `zone`: the verdict of an insecure
+    /// delegation between them the resolver did not see (answers from a forwarder come
+    /// without referrals), found by asking for the DS RRset of each name from the zone
+    /// down (RFC 4035 §5.2), or `None` if there is none and the RRset should have been
+    /// signed.
+    fn probe_cuts(&self, zone: &Name, owner: &Name, now: u64) -> Result<Option<Verdict>, Fetch> {
+        let depth = zone.label_count();
+        for labels in depth + 1..=owner.label_count() {
+            let name = owner.suffix(labels);
+            if self.under_negative_anchor(&name) {
+                return Ok(Some(ZoneState::Insecure(None).verdict()));
+            }
+            match self.known(&name, now) {
+                Some(Known::Insecure(failure)) => {
+                    return Ok(Some(ZoneState::Insecure(failure).verdict()));
+                }
+                Some(Known::Bogus(failure)) => return Ok(Some(Verdict::failed(failure))),
+                Some(Known::Delegated(_)) => return Err(Fetch::Dnskey(name)),
+                Some(Known::Keys(_) | Known::NotCut) => {}
+                None => return Err(Fetch::Ds(name)),
+            }
+        }
+        Ok(None)
     }
 
     fn judge_denial(
@@ -979,22 +1013,37 @@ impl Validator {
             }
             return;
         }
-        // No DS: the parent must prove there is none (RFC 4035 §5.2).
-        let proven = verified_denials(reply.proof, &parent, &keys, now32).and_then(|denials| {
-            if reply.rcode == Rcode::NXDOMAIN {
-                return Err(Failure {
-                    security: Security::Bogus,
-                    ede: Ede::DnssecBogus,
-                    reason: "the parent says the zone does not exist",
-                });
-            }
-            denial_proven(zone, Rtype::DS, false, &parent, &denials)
-        });
+        // No DS: the parent must prove there is none (RFC 4035 §5.2), and whether the
+        // name is an insecure delegation or no zone cut at all.
         let proof_records: Vec<&Record> = reply.proof.iter().collect();
-        match proven {
-            Ok(()) => self.store(zone, Known::Insecure(None), min_ttl(&proof_records), now),
+        let ttl = min_ttl(&proof_records);
+        let denials = match verified_denials(reply.proof, &parent, &keys, now32) {
+            Ok(d) => d,
+            Err(failure) => return self.store_failure(zone, failure, BOGUS_TTL, now),
+        };
+        if reply.rcode == Rcode::NXDOMAIN {
+            let failure = Failure {
+                security: Security::Bogus,
+                ede: Ede::DnssecBogus,
+                reason: "the parent says the zone does not exist",
+            };
+            return self.store_failure(zone, failure, BOGUS_TTL, now);
+        }
+        match denial_proven(zone, Rtype::DS, false, &parent, &denials) {
+            Ok(()) => {
+                let delegation = nsec_insecure_delegation(zone, &nsec_refs(&denials.0)).is_ok()
+                    || (!denials.1.is_empty()
+                        && nsec3_insecure_delegation(zone, &parent, &nsec3_refs(&denials.1))
+                            .is_ok());
+                let known = if delegation {
+                    Known::Insecure(None)
+                } else {
+                    Known::NotCut
+                };
+                self.store(zone, known, ttl, now);
+            }
             Err(failure) if failure.security == Security::Insecure => {
-                self.store_failure(zone, failure, min_ttl(&proof_records), now);
+                self.store_failure(zone, failure, ttl, now);
             }
             Err(failure) => self.store_failure(zone, failure, BOGUS_TTL, now),
         }
