@@ -385,6 +385,13 @@ fn validates_zones_signed_by_bind_ldns_and_zdns() {
         "{out}"
     );
     assert!(!ad(&out), "{out}");
+    let (_, metrics) = common::http_request(resolver.http, "GET", "/metrics").unwrap();
+    assert!(
+        metrics.lines().any(|l| l
+            .starts_with("zdns_resolver_validations_total{security=\"bogus\"} ")
+            && !l.ends_with(" 0")),
+        "{metrics}"
+    );
     // The rest of bad.test. is fine.
     let out = ask(
         "dig",

@@ -35,6 +35,7 @@ use zdns_auth::{Answerer, Outcome, QueryContext, Transport};
 use zdns_resolver::answer::EDE_OTHER;
 use zdns_resolver::rate::RateDetector;
 use zdns_resolver::scope::{Policy, Scope, ScopeTable};
+use zdns_resolver::validator::Security;
 use zdns_resolver::{Answer, Cache, CacheConfig, ForwardZone, Resolver, ResolverConfig};
 
 use inflight::{InFlight, Join};
@@ -407,6 +408,15 @@ impl Recursor {
             &self.metrics.resolved
         };
         RecursorMetrics::count(counter);
+        if self.resolver.validator().is_some() && answer.rcode != lib_dns::Rcode::SERVFAIL {
+            let m = &self.metrics;
+            RecursorMetrics::count(match answer.security {
+                Security::Secure => &m.secure,
+                Security::Insecure => &m.insecure,
+                Security::Bogus => &m.bogus,
+                Security::Indeterminate => &m.indeterminate,
+            });
+        }
         leader.finish(&answer);
         answer
     }
