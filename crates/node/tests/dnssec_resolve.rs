@@ -333,6 +333,32 @@ fn validates_zones_signed_by_bind_ldns_and_zdns() {
         assert!(out.contains("status: NXDOMAIN"), "{name}:\n{out}");
         assert!(ad(&out), "{name} not Secure:\n{out}\n{}", resolver.log());
     }
+    // RFC 8198: "nop" lies in the span the NSEC example.test. → ns proves empty (with
+    // the wildcard): a Secure NXDOMAIN with no upstream query.
+    let upstream = |server: &Server| {
+        let (_, metrics) = common::http_request(server.http, "GET", "/metrics").unwrap();
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("zdns_resolver_upstream_queries_total "))
+            .map(|n| n.trim().to_string())
+            .unwrap()
+    };
+    let before = upstream(&resolver);
+    let out = ask(
+        "dig",
+        &resolver,
+        "nop.example.test.",
+        "A",
+        &["+dnssec", "+time=10"],
+    );
+    assert!(out.contains("status: NXDOMAIN") && ad(&out), "{out}");
+    assert!(out.contains("NSEC"), "{out}");
+    assert_eq!(
+        upstream(&resolver),
+        before,
+        "asked upstream:\n{}",
+        resolver.log()
+    );
     let out = ask(
         "kdig",
         &resolver,

@@ -218,17 +218,7 @@ impl Iteration {
             return self.finish(hit.answer);
         }
         // RFC 8198: a denial the validated NSEC chain already proves needs no query.
-        if let Some(denial) = r
-            .validator()
-            .and_then(|v| v.synthesise(&self.qname, self.qtype, now))
-        {
-            let answer = Answer {
-                rcode: denial.rcode,
-                authority: vec![denial.soa],
-                proof: denial.proof,
-                security: Security::Secure,
-                ..Answer::positive(Vec::new())
-            };
+        if let Some(answer) = r.synthesised(&self.qname, self.qtype, now) {
             return self.finish(answer);
         }
         let frame = new_frame(r, Goal::Client, self.qname.clone(), self.qtype, now);

@@ -254,6 +254,20 @@ impl Resolver {
         None
     }
 
+    /// The NXDOMAIN or NODATA that validated NSEC records already prove (RFC 8198), as
+    /// a Secure answer, or `None`. Memory only, like [`Resolver::from_cache`], so the
+    /// hit path can use it too.
+    pub fn synthesised(&self, qname: &Name, qtype: Rtype, now: u64) -> Option<Answer> {
+        let denial = self.validator.as_ref()?.synthesise(qname, qtype, now)?;
+        Some(Answer {
+            rcode: denial.rcode,
+            authority: vec![denial.soa],
+            proof: denial.proof,
+            security: Security::Secure,
+            ..Answer::positive(Vec::new())
+        })
+    }
+
     /// The answer from cached data that may have expired less than
     /// `max_stale_serve_time` ago (RFC 8767), flagged stale with EDE 3 if any of it is,
     /// or `None` (the caller answers SERVFAIL). Negative answers are never served stale.

@@ -5,9 +5,10 @@
 //! serves, is answered by the resolver (`zdns-resolver`); everything else goes to the
 //! authoritative engine unchanged.
 //!
-//! - A cache hit is answered at once on the listener's own thread, from memory, with no
-//!   I/O and no waiting (seed 003 §15 invariant 6). A popular RRset near expiry starts
-//!   a background refresh that the answer does not wait for.
+//! - A cache hit (or a denial that validated NSEC records prove, RFC 8198) is answered
+//!   at once on the listener's own thread, from memory, with no I/O and no waiting
+//!   (seed 003 §15 invariant 6). A popular RRset near expiry starts a background
+//!   refresh that the answer does not wait for.
 //! - A miss over UDP is handed to the resolver's runtime, and the listener moves on; the
 //!   answer is sent later from the listener's own address (a clone of its socket).
 //! - A miss over TCP waits for the resolution on the connection's task (with tokio's
@@ -341,6 +342,14 @@ impl Recursor {
             }
             RecursorMetrics::count(&self.metrics.cache_hits);
             return write(&hit.answer, &msg, ctx.transport, out);
+        }
+        // A denial validated NSEC records prove (RFC 8198) is a hit too: memory only.
+        if let Some(answer) = self
+            .resolver
+            .synthesised(&question.qname, question.qtype, now)
+        {
+            RecursorMetrics::count(&self.metrics.cache_hits);
+            return write(&answer, &msg, ctx.transport, out);
         }
         let Some(runtime) = runtime() else {
             let answer = Answer::servfail(EDE_OTHER, "resolver not running");
