@@ -528,6 +528,27 @@ fn rfc5011_rolls_the_root_key_over_with_hold_down() {
         net.resolve(r, "www.example.test.", Rtype::A, at).security
     };
     assert_eq!(secure(&r, &k, T0), Security::Secure);
+    // RFC 5011 §2.3: the root's DNSKEY RRset is due again after the active refresh
+    // interval (half its TTL, at least an hour); forgetting the keys makes the next
+    // fresh DNSKEY lookup fetch and check it.
+    assert!(v.refresh_due(T0).is_empty());
+    assert_eq!(v.refresh_due(T0 + 16 * 86_400), vec![Name::root()]);
+    v.forget_keys(&Name::root());
+    let mut net = build(Variant::default(), &k, T0);
+    let mut refresh = r.resolve(Name::root(), Rtype::DNSKEY);
+    let mut step = refresh.start_fresh(&r, T0 + 1);
+    let answer = loop {
+        step = match step {
+            zdns_resolver::Step::Done(answer) => break answer,
+            zdns_resolver::Step::Wait => panic!("no stray replies here"),
+            zdns_resolver::Step::Send(t) => match net.exchange(&t, T0 + 1) {
+                Some(reply) => refresh.on_reply(&r, &reply, std::time::Duration::ZERO, T0 + 1),
+                None => refresh.on_timeout(&r, T0 + 1),
+            },
+        };
+    };
+    assert_eq!(answer.security, Security::Secure);
+    assert!(v.refresh_due(T0 + 2).is_empty(), "refreshed");
     // The configured DS vouched for the KSK: it is a managed, valid anchor now.
     let state = v.anchor_state(&Name::root()).unwrap();
     assert!(state.starts_with("valid 0 257 3 13 "), "{state}");

@@ -480,6 +480,23 @@ impl Validator {
         Ok(())
     }
 
+    /// The anchored zones whose DNSKEY RRset is due for its RFC 5011 active refresh
+    /// (§2.3): the caller forgets their keys ([`Validator::forget_keys`]) and asks for
+    /// the RRset afresh, which validates and watches it again.
+    pub fn refresh_due(&self, now: u64) -> Vec<Name> {
+        lock(&self.managed)
+            .iter()
+            .filter(|(_, m)| m.refresh_at <= now)
+            .map(|(zone, _)| zone.clone())
+            .collect()
+    }
+
+    /// Forgets the validated keys of `zone` alone (not of zones below it), so the next
+    /// judgement that needs them fetches and checks its DNSKEY RRset again.
+    pub fn forget_keys(&self, zone: &Name) {
+        lock(&self.zones).remove(zone);
+    }
+
     /// Whether the anchors in force changed (an RFC 5011 event) since the last call:
     /// the caller should save [`Validator::anchor_state`].
     pub fn take_anchor_changes(&self) -> bool {
@@ -923,9 +940,10 @@ impl Validator {
                 })
                 .cloned()
                 .collect();
-            let changed = lock(&self.managed)
-                .get_mut(zone)
-                .map(|m| (m.observe(&keys, &sigs, &trusted, now), m.anchor()));
+            let changed = lock(&self.managed).get_mut(zone).map(|m| {
+                m.refresh_at = now.saturating_add(rfc5011::active_refresh(ttl));
+                (m.observe(&keys, &sigs, &trusted, now), m.anchor())
+            });
             if let Some((true, anchor)) = changed {
                 self.anchors
                     .write()

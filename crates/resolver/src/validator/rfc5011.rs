@@ -27,6 +27,12 @@ pub const ADD_HOLD_DOWN: u64 = 30 * 86_400;
 /// The remove hold-down time (RFC 5011 §2.4.2): 30 days.
 pub const REMOVE_HOLD_DOWN: u64 = 30 * 86_400;
 
+/// The active refresh interval (RFC 5011 §2.3) for a DNSKEY RRset of TTL `ttl`: half
+/// the TTL, at least an hour and at most 15 days.
+pub fn active_refresh(ttl: u32) -> u64 {
+    (u64::from(ttl) / 2).clamp(3600, 15 * 86_400)
+}
+
 /// The state of one managed key (RFC 5011 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
@@ -57,6 +63,9 @@ pub struct Managed {
     pub initial: TrustAnchor,
     /// The keys seen.
     pub keys: Vec<ManagedKey>,
+    /// When the DNSKEY RRset is next due to be fetched and looked at (RFC 5011 §2.3);
+    /// 0 until it has been once.
+    pub refresh_at: u64,
 }
 
 fn same_key(a: &Dnskey, b: &Dnskey) -> bool {
@@ -90,7 +99,11 @@ impl Managed {
                 state: KeyState::Valid,
             })
             .collect();
-        Managed { initial, keys }
+        Managed {
+            initial,
+            keys,
+            refresh_at: 0,
+        }
     }
 
     /// The anchor in force: the `Valid` and `Missing` keys, or the configured anchor
@@ -249,6 +262,10 @@ impl Managed {
             };
             keys.push(ManagedKey { key, state });
         }
-        Ok(Managed { initial, keys })
+        Ok(Managed {
+            initial,
+            keys,
+            refresh_at: 0,
+        })
     }
 }

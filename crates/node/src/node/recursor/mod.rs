@@ -224,6 +224,19 @@ impl Recursor {
         runtime.spawn(async move {
             loop {
                 tokio::time::sleep(ANCHOR_SAVE_INTERVAL).await;
+                // RFC 5011 §2.3: each anchored zone's DNSKEY RRset is fetched and checked
+                // at the active refresh interval, queries or not.
+                let due = recursor
+                    .resolver
+                    .validator()
+                    .map(|v| v.refresh_due(now()))
+                    .unwrap_or_default();
+                for zone in due {
+                    if let Some(v) = recursor.resolver.validator() {
+                        v.forget_keys(&zone);
+                    }
+                    recursor.resolve(&zone, Rtype::DNSKEY, true).await;
+                }
                 let saving = Arc::clone(&recursor);
                 let _ = tokio::task::spawn_blocking(move || saving.save_anchor_state()).await;
             }
