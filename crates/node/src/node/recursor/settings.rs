@@ -4,12 +4,24 @@
 //! zones are resolved from the IANA root servers for clients on loopback. With a config
 //! file it is on only when the file has a `[resolver]` table (and `enabled` is not
 //! false), so an authoritative-only configuration stays authoritative-only.
+//!
+//! DNSSEC validation is on when there are trust anchors: those of `trust_anchors`
+//! (records inline) and `trust_anchor_files`, or, when the root hints are the IANA
+//! ones and none are given, the root KSK from Debian's `dns-root-data`
+//! (`/usr/share/dns/root.key`, else `root.ds`). A private root (root hints of one's
+//! own) is not validated unless anchors for it are given. `dnssec_validation = false`
+//! turns validation off; `true` makes missing anchors an error.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use lib_dns::Name;
 use serde::Deserialize;
 use zdns_resolver::scope::Scope;
+use zdns_resolver::validator::ValidationConfig;
+use zdns_resolver::validator::anchor::{
+    DEBIAN_ROOT_DS, DEBIAN_ROOT_KEY, TrustAnchor, merge_anchors, parse_anchors,
+};
 
 use super::upstream_encrypted::{CertCheck, ForwardUpstream, parse_upstream};
 
@@ -43,6 +55,10 @@ pub struct ResolverFile {
     max_stale_serve_time_s: Option<u64>,
     #[serde(default)]
     forward: Vec<ForwardFile>,
+    dnssec_validation: Option<bool>,
+    trust_anchors: Option<Vec<String>>,
+    trust_anchor_files: Option<Vec<PathBuf>>,
+    negative_trust_anchors: Option<Vec<String>>,
 }
 
 /// One `[[resolver.forward]]` entry.
@@ -144,6 +160,59 @@ pub struct ResolverSettings {
     pub max_stale_serve_time: u64,
     /// Forward zones.
     pub forward: Vec<ForwardSettings>,
+    /// DNSSEC validation with its trust anchors, or `None` when off.
+    pub validation: Option<ValidationConfig>,
+}
+
+/// Reads trust anchors from `path`.
+fn anchors_from_file(path: &Path) -> Result<Vec<TrustAnchor>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("resolver.trust_anchor_files: {}: {e}", path.display()))?;
+    parse_anchors(&text, &path.display().to_string())
+}
+
+/// The validation settings of `file`; `iana_root` says whether the root hints are the
+/// IANA root servers (so the IANA root KSK applies).
+fn validation(file: &ResolverFile, iana_root: bool) -> Result<Option<ValidationConfig>, String> {
+    if file.dnssec_validation == Some(false) {
+        return Ok(None);
+    }
+    let mut anchors = Vec::new();
+    for text in file.trust_anchors.iter().flatten() {
+        anchors.extend(parse_anchors(text, "resolver.trust_anchors")?);
+    }
+    for path in file.trust_anchor_files.iter().flatten() {
+        anchors.extend(anchors_from_file(path)?);
+    }
+    if anchors.is_empty() && iana_root {
+        let debian = [DEBIAN_ROOT_KEY, DEBIAN_ROOT_DS]
+            .into_iter()
+            .map(Path::new)
+            .find(|p| p.exists());
+        if let Some(path) = debian {
+            anchors = anchors_from_file(path)?;
+        }
+    }
+    if anchors.is_empty() {
+        if file.dnssec_validation == Some(true) {
+            return Err("resolver: dnssec_validation = true but no trust anchors \
+                 (trust_anchors, trust_anchor_files, or Debian's dns-root-data)"
+                .to_owned());
+        }
+        return Ok(None);
+    }
+    let negative_anchors = file
+        .negative_trust_anchors
+        .iter()
+        .flatten()
+        .map(|text| {
+            Name::parse(text).map_err(|e| format!("resolver.negative_trust_anchors `{text}`: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Some(ValidationConfig {
+        anchors: merge_anchors(anchors),
+        negative_anchors,
+    }))
 }
 
 impl ResolverSettings {
@@ -152,6 +221,7 @@ impl ResolverSettings {
     pub fn from_file(file: Option<ResolverFile>, embedded: bool) -> Result<Self, String> {
         let enabled_default = embedded || file.is_some();
         let file = file.unwrap_or_default();
+        let validation = validation(&file, file.root_hints.is_none())?;
         let allow = file
             .allow
             .unwrap_or_else(|| vec!["127.0.0.0/8".to_owned(), "::1/128".to_owned()])
@@ -196,6 +266,7 @@ impl ResolverSettings {
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?,
+            validation,
         })
     }
 }
@@ -279,6 +350,42 @@ mod tests {
         let both: ResolverFile = toml::from_str(&format!("{text}tls_ca = \"ca.pem\"\n")).unwrap();
         let err = ResolverSettings::from_file(Some(both), false).unwrap_err();
         assert!(err.contains("not both"), "{err}");
+    }
+
+    #[test]
+    fn trust_anchor_settings() {
+        let ds =
+            ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D";
+        let text = format!(
+            "root_hints = [\"127.0.0.1:53\"]\ntrust_anchors = [\"{ds}\"]\n\
+             negative_trust_anchors = [\"broken.example.\"]\n"
+        );
+        let file: ResolverFile = toml::from_str(&text).unwrap();
+        let s = ResolverSettings::from_file(Some(file), false).unwrap();
+        let v = s.validation.unwrap();
+        assert_eq!(v.anchors.len(), 1);
+        assert_eq!(v.anchors[0].ds[0].key_tag, 20326);
+        assert_eq!(
+            v.negative_anchors,
+            vec![Name::parse("broken.example.").unwrap()]
+        );
+        // A private root without anchors is not validated; asking for it is an error.
+        let private: ResolverFile = toml::from_str("root_hints = [\"127.0.0.1:53\"]\n").unwrap();
+        let s = ResolverSettings::from_file(Some(private), false).unwrap();
+        assert!(s.validation.is_none());
+        let forced: ResolverFile =
+            toml::from_str("root_hints = [\"127.0.0.1:53\"]\ndnssec_validation = true\n").unwrap();
+        assert!(ResolverSettings::from_file(Some(forced), false).is_err());
+        let off: ResolverFile =
+            toml::from_str(&format!("{text}dnssec_validation = false\n")).unwrap();
+        assert!(
+            ResolverSettings::from_file(Some(off), false)
+                .unwrap()
+                .validation
+                .is_none()
+        );
+        let bad: ResolverFile = toml::from_str("trust_anchors = [\". IN A 192.0.2.1\"]\n").unwrap();
+        assert!(ResolverSettings::from_file(Some(bad), false).is_err());
     }
 
     #[test]
