@@ -3,7 +3,8 @@
 //! expire; each time an AXFR of the live zone (by `dig`) passes BIND's `dnssec-verify`,
 //! answers with DO (`dig +dnssec`) carry RRSIGs and proofs, answers without DO carry
 //! none, and a SIGKILL restart serves the same signatures under the same serial. A ZSK
-//! rollover runs on its schedule (short TTLs) across a restart; DNSViz finds no errors.
+//! rollover runs on its schedule (short TTLs) across a restart, an algorithm rollover
+//! runs with `zdns key roll` and `zdns key ds-seen`; DNSViz finds no errors.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -498,5 +499,91 @@ fn a_signing_secondary_signs_transfers_in() {
         secondary.log().contains("kind=\"ixfr\"") || secondary.log().contains("kind=ixfr"),
         "not an IXFR:\n{}",
         secondary.log()
+    );
+}
+
+/// The DNSKEY algorithms (field 3 of the RDATA) in an AXFR as dig prints it.
+fn dnskey_algorithms(axfr: &str) -> Vec<String> {
+    let mut algs: Vec<String> = axfr
+        .lines()
+        .filter(|l| l.split_whitespace().nth(3) == Some("DNSKEY"))
+        .filter_map(|l| l.split_whitespace().nth(6).map(str::to_owned))
+        .collect();
+    algs.sort();
+    algs.dedup();
+    algs
+}
+
+/// An operator's algorithm rollover, ECDSA P-256 to Ed25519, with 1 s TTLs: `zdns key
+/// roll` and a reload start it; the new keys sign, are published, and take the CDS;
+/// `zdns key ds-seen` and a reload let it finish with only Ed25519 keys. The zone at
+/// each publication step passes dnssec-verify.
+#[test]
+fn algorithm_rollover_driven_by_zdns_key_roll_and_ds_seen() {
+    if !peers("algorithm_rollover_driven_by_zdns_key_roll_and_ds_seen") {
+        return;
+    }
+    let zone = ZONE
+        .replace("$TTL 300", "$TTL 1")
+        .replace("604800 300", "604800 1");
+    let server = start_signed_zone(
+        &zone,
+        "ksk_lifetime = 1000000\nparent_ds_ttl = 1\npropagation = 0\ncds = true",
+    );
+    let dir = server.dir.path().to_path_buf();
+    let zdns = |args: &[&str]| {
+        let out = Command::new(ZDNS)
+            .current_dir(&dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "zdns {args:?}: {}", text(&out));
+    };
+    let reload = || zdns(&["reload", "--http", &server.http.to_string()]);
+    let wait_for = |what: &str, done: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let zone = dig(
+                server.dns,
+                &["+tcp", "+noall", "+answer", "example.", "AXFR"],
+            );
+            if done(&zone) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never {what}:\n{zone}\nlog:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    assert_eq!(
+        dnskey_algorithms(&axfr_verifies(&server, &dir.join("alg0"))),
+        ["13"]
+    );
+    zdns(&[
+        "key", "roll", "--zone", "example.", "--dir", "keys", "--alg", "ed25519",
+    ]);
+    reload();
+    // Published beside the old keys, and then named by the CDS.
+    wait_for("both algorithms published", &|z| {
+        dnskey_algorithms(z) == ["13", "15"]
+    });
+    wait_for("a CDS for the new KSK", &|z| {
+        z.lines()
+            .any(|l| l.split_whitespace().nth(3) == Some("CDS") && l.contains(" 15 2 "))
+    });
+    axfr_verifies(&server, &dir.join("alg2"));
+    zdns(&["key", "ds-seen", "--zone", "example.", "--dir", "keys"]);
+    reload();
+    wait_for("only the new algorithm", &|z| {
+        dnskey_algorithms(z) == ["15"] && !z.contains("RRSIG\tSOA 13 ")
+    });
+    axfr_verifies(&server, &dir.join("alg4"));
+    let state = fs::read_to_string(dir.join("keys/example.rollover.state")).unwrap();
+    assert!(
+        !state.contains("roll "),
+        "rollover still under way:\n{state}"
     );
 }
