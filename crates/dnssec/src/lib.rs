@@ -6,6 +6,8 @@
 //!   digests.
 //! - [`sign`]: zone signing (RRSIGs in canonical form, NSEC or NSEC3 chains, CDS/CDNSKEY,
 //!   ZONEMD), one job per RRset on every core; [`canonical`] builds the signed data.
+//! - [`rollover`]: the key rollover schedule (ZSK pre-publish, KSK double signature
+//!   with CDS/CDNSKEY, algorithm rollover) as a state machine with time passed in.
 //! - [`validate`]: the validation core for a resolver: RRsets, DS → DNSKEY, NSEC and
 //!   NSEC3 denial proofs, Secure/Insecure/Bogus/Indeterminate with Extended DNS Errors.
 //! - [`verify`]: one RRSIG over one RRset; [`check`]: a whole signed zone, as
@@ -33,6 +35,7 @@ mod index;
 pub mod key;
 pub mod mldsa;
 pub mod nsec3;
+pub mod rollover;
 pub mod sign;
 pub mod validate;
 pub mod verify;
@@ -40,4 +43,6 @@ pub mod zonemd;
 
 pub use check::{Problem, ZoneProblem, check_zone};
 pub use key::{KeyError, SignAlgorithm, SigningKey};
-pub use sign::{Denial, Nsec3Options, SignError, SignOptions, sign_zone};
+pub use sign::{
+    Denial, KeyUse, Nsec3Options, Reuse, SignError, SignOptions, resign_zone, sign_zone,
+};

@@ -12,10 +12,10 @@ use std::fmt;
 use lib_dns::Name;
 use lib_dns::name::NameError;
 use lib_dns::rdata::{
-    Cdnskey, Nsec, Nsec3, Nsec3Hash, Nsec3param, RData, Rrsig, TypeBitmap, Zonemd,
+    Cdnskey, Dnskey, Nsec, Nsec3, Nsec3Hash, Nsec3param, RData, Rrsig, TypeBitmap, Zonemd,
 };
 use lib_dns::record::Record;
-use lib_dns::types::Rtype;
+use lib_dns::types::{Class, Rtype};
 use lib_dns::wire::WireError;
 use rayon::prelude::*;
 
@@ -183,24 +183,9 @@ pub fn sign_rrset(
         rdatas,
     } = rrset;
     let canonical = canonical_rdatas(rdatas)?;
-    let expiration = opts
-        .expiration
-        .wrapping_sub(jitter_for(owner, rtype, opts.jitter));
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
-        let mut sig = Rrsig {
-            type_covered: rtype,
-            algorithm: key.algorithm().number(),
-            labels: rrsig_labels(owner),
-            original_ttl: ttl,
-            expiration,
-            inception: opts.inception,
-            key_tag: key.key_tag(),
-            signer: apex.to_lowercase(),
-            signature: Vec::new(),
-        };
-        let data = signed_data(&sig, owner, class, &canonical)?;
-        sig.signature = key.sign(&data)?;
+        let sig = sign_canonical(owner, class, rtype, ttl, &canonical, apex, key, opts)?;
         out.push(Record {
             owner: owner.clone(),
             class,
@@ -209,6 +194,134 @@ pub fn sign_rrset(
         });
     }
     Ok(out)
+}
+
+/// One RRSIG by `key` over the RRset at `owner` whose canonical RDATAs are `canonical`
+/// (RFC 4034 §3.1.8.1), expiring `opts.expiration` less this RRset's jitter.
+#[allow(clippy::too_many_arguments)]
+fn sign_canonical(
+    owner: &Name,
+    class: Class,
+    rtype: Rtype,
+    ttl: u32,
+    canonical: &[Vec<u8>],
+    apex: &Name,
+    key: &SigningKey,
+    opts: &SignOptions,
+) -> Result<Rrsig, SignError> {
+    let mut sig = Rrsig {
+        type_covered: rtype,
+        algorithm: key.algorithm().number(),
+        labels: rrsig_labels(owner),
+        original_ttl: ttl,
+        expiration: opts
+            .expiration
+            .wrapping_sub(jitter_for(owner, rtype, opts.jitter)),
+        inception: opts.inception,
+        key_tag: key.key_tag(),
+        signer: apex.to_lowercase(),
+        signature: Vec::new(),
+    };
+    let data = signed_data(&sig, owner, class, canonical)?;
+    sig.signature = key.sign(&data)?;
+    Ok(sig)
+}
+
+/// Whether serial-number time `a` is after `b` (RFC 4034 §3.1.5, RFC 1982).
+fn after(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < 1 << 31
+}
+
+/// One RRset of the zone as last signed, with its signatures.
+#[derive(Debug, Default)]
+struct Previous {
+    ttl: u32,
+    rdatas: Vec<RData>,
+    sigs: Vec<Rrsig>,
+}
+
+/// The zone as it was last signed, so that signing it again keeps every signature that
+/// still fits: online signing re-signs only what an UPDATE or a transfer changed, and
+/// refreshes only the signatures that come close to expiring.
+///
+/// A signature is kept when its RRset is unchanged (same TTL, same data in canonical
+/// form), it was made by a key that signs now and was in the previous DNSKEY RRset,
+/// its owner, labels, original TTL and signer still fit, it is already valid at `now`,
+/// and it expires more than `refresh` seconds after `now`.
+#[derive(Debug)]
+pub struct Reuse {
+    sets: HashMap<Name, HashMap<Rtype, Previous>>,
+    keys: Vec<Dnskey>,
+    now: u32,
+    refresh: u32,
+}
+
+impl Reuse {
+    /// From the records of the zone at `apex` as last signed, at time `now` (seconds
+    /// since 1970), keeping signatures with more than `refresh` seconds to run.
+    pub fn new(apex: &Name, previous: &[Record], now: u64, refresh: u32) -> Reuse {
+        let mut sets: HashMap<Name, HashMap<Rtype, Previous>> = HashMap::new();
+        let mut keys = Vec::new();
+        for r in previous {
+            let at = sets.entry(r.owner.clone()).or_default();
+            match &r.data {
+                RData::Rrsig(sig) => at
+                    .entry(sig.type_covered)
+                    .or_default()
+                    .sigs
+                    .push((**sig).clone()),
+                data => {
+                    if let (RData::Dnskey(k), true) = (data, r.owner == *apex) {
+                        keys.push(k.clone());
+                    }
+                    let set = at.entry(r.rtype()).or_default();
+                    set.ttl = r.ttl;
+                    set.rdatas.push(data.clone());
+                }
+            }
+        }
+        Reuse {
+            sets,
+            keys,
+            now: now as u32,
+            refresh,
+        }
+    }
+
+    /// The previous RRset at `owner` of type `rtype`, if it had this TTL and data.
+    fn unchanged(
+        &self,
+        owner: &Name,
+        rtype: Rtype,
+        ttl: u32,
+        canonical: &[Vec<u8>],
+    ) -> Option<&Previous> {
+        let p = self.sets.get(owner)?.get(&rtype)?;
+        if p.ttl != ttl || p.rdatas.is_empty() {
+            return None;
+        }
+        let same = canonical_rdatas(&p.rdatas).is_ok_and(|c| c == canonical);
+        same.then_some(p)
+    }
+
+    /// Whether `sig` is valid now and has more than the refresh time left.
+    fn still_good(&self, sig: &Rrsig) -> bool {
+        !after(sig.inception, self.now)
+            && after(sig.expiration, self.now.wrapping_add(self.refresh))
+    }
+}
+
+/// The earliest expiration of the RRSIGs among `records`, in serial-number time
+/// relative to `now` (seconds since 1970): when the first signature needs refreshing.
+pub fn earliest_expiration(records: &[Record], now: u64) -> Option<u32> {
+    let now = now as u32;
+    records
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::Rrsig(s) => Some(s.expiration),
+            _ => None,
+        })
+        .min_by_key(|&e| e.wrapping_sub(now).cast_signed())
 }
 
 /// Signs the zone at `apex`: returns its records with DNSKEYs, denial records,
@@ -223,7 +336,49 @@ pub fn sign_zone(
     keys: &[SigningKey],
     opts: &SignOptions,
 ) -> Result<Vec<Record>, SignError> {
-    if keys.is_empty() {
+    resign_zone(apex, records, keys, &[], opts, None)
+}
+
+/// What a key does in the zone at a moment of a rollover (`crate::rollover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUse {
+    /// Its DNSKEY is in the zone's DNSKEY RRset.
+    pub publish: bool,
+    /// It makes signatures (a KSK over DNSKEY, CDS and CDNSKEY, a ZSK over the rest).
+    pub sign: bool,
+    /// A KSK's CDS and CDNSKEY are published (with [`SignOptions::cds`]).
+    pub cds: bool,
+}
+
+impl KeyUse {
+    /// A key in ordinary use: published, signing, its CDS/CDNSKEY published.
+    pub const ACTIVE: KeyUse = KeyUse {
+        publish: true,
+        sign: true,
+        cds: true,
+    };
+}
+
+/// Signs the zone at `apex` as [`sign_zone`] does, each key as `uses` says (the
+/// same order as `keys`; a key without an entry is [`KeyUse::ACTIVE`]), keeping the
+/// signatures of `reuse` (the zone as last signed) that still fit: only changed
+/// RRsets, RRsets whose signatures come close to expiring, and RRsets of new keys are
+/// signed again.
+pub fn resign_zone(
+    apex: &Name,
+    records: Vec<Record>,
+    keys: &[SigningKey],
+    uses: &[KeyUse],
+    opts: &SignOptions,
+    reuse: Option<&Reuse>,
+) -> Result<Vec<Record>, SignError> {
+    let use_of = |i: usize| uses.get(i).copied().unwrap_or(KeyUse::ACTIVE);
+    let signing: Vec<(usize, &SigningKey)> = keys
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| use_of(i).sign)
+        .collect();
+    if signing.is_empty() {
         return Err(SignError::NoKeys);
     }
     let ours: Vec<_> = keys.iter().map(SigningKey::dnskey).collect();
@@ -255,8 +410,16 @@ pub fn sign_zone(
     let (soa_ttl, negative_ttl, serial) = index.soa_ttls().ok_or(SignError::NoSoa)?;
     let class = index.class;
 
-    let ksks: Vec<&SigningKey> = keys.iter().filter(|k| k.is_ksk()).collect();
-    let zsks: Vec<&SigningKey> = keys.iter().filter(|k| !k.is_ksk()).collect();
+    let ksks: Vec<&SigningKey> = signing
+        .iter()
+        .map(|&(_, k)| k)
+        .filter(|k| k.is_ksk())
+        .collect();
+    let zsks: Vec<&SigningKey> = signing
+        .iter()
+        .map(|&(_, k)| k)
+        .filter(|k| !k.is_ksk())
+        .collect();
     let ksks = if ksks.is_empty() { zsks.clone() } else { ksks };
     let zsks = if zsks.is_empty() { ksks.clone() } else { zsks };
 
@@ -265,11 +428,17 @@ pub fn sign_zone(
         .get(apex)
         .and_then(|n| n.rrsets.get(&Rtype::DNSKEY))
         .map_or(soa_ttl, |s| s.ttl);
-    for key in keys {
-        index.insert(apex, dnskey_ttl, RData::Dnskey(key.dnskey()));
+    for (i, key) in keys.iter().enumerate() {
+        if use_of(i).publish {
+            index.insert(apex, dnskey_ttl, RData::Dnskey(key.dnskey()));
+        }
     }
     if opts.cds {
-        for key in &ksks {
+        let published = keys.iter().enumerate().filter(|&(i, k)| {
+            let u = use_of(i);
+            u.publish && u.cds && (k.is_ksk() || ksks.iter().any(|s| s.key_tag() == k.key_tag()))
+        });
+        for (_, key) in published {
             index.insert(apex, dnskey_ttl, RData::Cds(cds_of(apex, key)?));
             let k = key.dnskey();
             let cdnskey = Cdnskey {
@@ -306,19 +475,55 @@ pub fn sign_zone(
             });
         }
     }
-    let sign_job = |job: &Job<'_>| {
+    // Signatures are kept only from keys known to have made them: keys that were
+    // in the previous DNSKEY RRset, or that sign without being published (an
+    // algorithm rollover's first step), so a new key whose tag collides with an old
+    // one's does not inherit its signatures.
+    let known: Vec<(u16, u8)> = match reuse {
+        Some(r) => signing
+            .iter()
+            .filter(|&&(i, k)| !use_of(i).publish || r.keys.contains(&k.dnskey()))
+            .map(|(_, k)| (k.key_tag(), k.algorithm().number().0))
+            .collect(),
+        None => Vec::new(),
+    };
+    let sign_job = |job: &Job<'_>| -> Result<Vec<Record>, SignError> {
         let by = if matches!(job.rtype, Rtype::DNSKEY | Rtype::CDS | Rtype::CDNSKEY) {
             &ksks
         } else {
             &zsks
         };
-        let rrset = RrsetRef {
-            owner: job.owner,
-            class,
-            rtype: job.rtype,
-            rdatas: job.rdatas,
-        };
-        sign_rrset(rrset, job.ttl, apex, by, opts)
+        let canonical = canonical_rdatas(job.rdatas)?;
+        let previous = reuse.and_then(|r| r.unchanged(job.owner, job.rtype, job.ttl, &canonical));
+        let mut out = Vec::with_capacity(by.len());
+        for key in by {
+            let kept = previous.zip(reuse).and_then(|(p, r)| {
+                let id = (key.key_tag(), key.algorithm().number().0);
+                if !known.contains(&id) {
+                    return None;
+                }
+                p.sigs.iter().find(|s| {
+                    (s.key_tag, s.algorithm.0) == id
+                        && s.original_ttl == job.ttl
+                        && s.labels == rrsig_labels(job.owner)
+                        && s.signer == *apex
+                        && r.still_good(s)
+                })
+            });
+            let sig = match kept {
+                Some(s) => s.clone(),
+                None => sign_canonical(
+                    job.owner, class, job.rtype, job.ttl, &canonical, apex, key, opts,
+                )?,
+            };
+            out.push(Record {
+                owner: job.owner.clone(),
+                class,
+                ttl: job.ttl,
+                data: RData::Rrsig(Box::new(sig)),
+            });
+        }
+        Ok(out)
     };
     let sigs: Vec<Vec<Record>> = jobs.par_iter().map(sign_job).collect::<Result<_, _>>()?;
     let mut by_set: HashMap<(Name, Rtype), Vec<Record>> = HashMap::with_capacity(sigs.len());
@@ -349,13 +554,13 @@ pub fn sign_zone(
     if opts.zonemd {
         let md = zonemd(apex, serial, &out)?;
         let data = [RData::Zonemd(md)];
-        let rrset = RrsetRef {
+        // Signed like every other RRset, so an unchanged digest keeps its signature.
+        let sigs = sign_job(&Job {
             owner: apex,
-            class,
             rtype: Rtype::ZONEMD,
+            ttl: soa_ttl,
             rdatas: &data,
-        };
-        let sigs = sign_rrset(rrset, soa_ttl, apex, &zsks, opts)?;
+        })?;
         let [md] = data;
         for r in &mut out {
             if r.owner == *apex && r.rtype() == Rtype::ZONEMD {

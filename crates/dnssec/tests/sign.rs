@@ -1,6 +1,7 @@
 //! Signing whole zones and checking them with the crate's own zone checker: each
 //! algorithm, NSEC, NSEC3 (with and without opt-out), CDS/CDNSKEY and ZONEMD; and every
-//! kind of damage the checker must find.
+//! kind of damage the checker must find; signing again with the signatures that still
+//! fit (online signing).
 
 #![allow(
     clippy::unwrap_used,
@@ -16,7 +17,7 @@ use lib_dns::types::{Class, Rtype};
 use lib_dns::zone::{NoIncludes, Zone};
 use zdns_dnssec::check::{Problem, check_zone};
 use zdns_dnssec::key::{FLAGS_KSK, FLAGS_ZSK, SignAlgorithm, SigningKey};
-use zdns_dnssec::sign::{Denial, Nsec3Options, SignOptions, sign_zone};
+use zdns_dnssec::sign::{Denial, Nsec3Options, Reuse, SignOptions, resign_zone, sign_zone};
 use zdns_dnssec::verify::SigError;
 
 const NOW: u64 = 1_800_000_000;
@@ -328,4 +329,64 @@ fn rsa_keys_sign_and_check() {
     check_zone(&origin, records, NOW as u32).unwrap();
     // RFC 3110: exponent length, exponent 65537, 2048-bit modulus.
     assert_eq!(keys[0].public_key().len(), 1 + 3 + 256);
+}
+
+/// Signing again with [`Reuse`]: an unchanged zone keeps every signature, a changed
+/// RRset gets new ones and nothing else does, and signatures close to expiring are
+/// made anew while the rest are kept.
+#[test]
+fn resigning_keeps_what_still_fits() {
+    let keys = keys(SignAlgorithm::EcdsaP256Sha256);
+    let (origin, records) = zone_records();
+    let first = sign_zone(&origin, records, &keys, &SignOptions::new(NOW)).unwrap();
+    let resign = |records: Vec<Record>, now: u64, refresh: u32| {
+        let reuse = Reuse::new(&origin, &first, now, refresh);
+        let opts = SignOptions::new(now);
+        resign_zone(&origin, records, &keys, &[], &opts, Some(&reuse)).unwrap()
+    };
+    let sigs = |records: &[Record]| -> Vec<Record> {
+        records
+            .iter()
+            .filter(|r| r.rtype() == Rtype::RRSIG)
+            .cloned()
+            .collect()
+    };
+
+    // ECDSA signatures are randomized: equal output means every one was kept.
+    let later = NOW + 3600;
+    assert_eq!(resign(first.clone(), later, 86_400), first);
+
+    let mail = Name::parse("mail.example.").unwrap();
+    let mut changed = first.clone();
+    for r in &mut changed {
+        if r.owner == mail && r.rtype() == Rtype::A {
+            r.data = RData::parse_str(Rtype::A, "192.0.2.99", None).unwrap();
+        }
+    }
+    let after = resign(changed, later, 86_400);
+    let (old, new) = (sigs(&first), sigs(&after));
+    let differing: Vec<&Record> = new.iter().filter(|r| !old.contains(r)).collect();
+    assert!(!differing.is_empty());
+    for r in differing {
+        let RData::Rrsig(s) = &r.data else {
+            unreachable!()
+        };
+        assert_eq!((&r.owner, s.type_covered), (&mail, Rtype::A));
+    }
+    assert!(problems(&origin, after, later).is_empty());
+
+    // 26.5 days on, refreshing what has less than a day left: expirations were spread
+    // over the last 3 of 30 days, so some signatures are made anew and some kept.
+    let late = NOW + 26 * 86_400 + 43_200;
+    let refreshed = resign(first.clone(), late, 86_400);
+    let new = sigs(&refreshed);
+    let kept = new.iter().filter(|r| old.contains(r)).count();
+    assert!(kept > 0 && kept < new.len(), "kept {kept} of {}", new.len());
+    for r in &new {
+        let RData::Rrsig(s) = &r.data else {
+            unreachable!()
+        };
+        assert!(u64::from(s.expiration) > late + 86_400, "{r:?}");
+    }
+    assert!(problems(&origin, refreshed, late).is_empty());
 }

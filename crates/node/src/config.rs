@@ -9,6 +9,7 @@ use lib_dns::Name;
 use lib_dns::tsig::{Algorithm, TsigKey, parse_key_file};
 use serde::Deserialize;
 use zdns_auth::acl::{Acl, Prefix, Rule};
+use zdns_dnssec::sign::{Denial, Nsec3Options};
 use zdns_transport::tls::MinVersion;
 
 use crate::node::recursor::settings::{ResolverFile, ResolverSettings};
@@ -127,6 +128,124 @@ struct ZoneFileConfig {
     #[serde(default)]
     allow_update: Vec<RuleFileConfig>,
     allow_notify: Option<Vec<RuleFileConfig>>,
+    dnssec: Option<DnssecFileConfig>,
+}
+
+/// A zone's `[zone.dnssec]` table: online signing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DnssecFileConfig {
+    keys: PathBuf,
+    #[serde(default)]
+    nsec3: bool,
+    #[serde(default)]
+    nsec3_iterations: u16,
+    nsec3_salt: Option<String>,
+    #[serde(default)]
+    nsec3_opt_out: bool,
+    validity: Option<u32>,
+    jitter: Option<u32>,
+    refresh: Option<u32>,
+    #[serde(default)]
+    cds: bool,
+    #[serde(default)]
+    zonemd: bool,
+    zsk_lifetime: Option<u64>,
+    ksk_lifetime: Option<u64>,
+    parent_ds_ttl: Option<u32>,
+    propagation: Option<u32>,
+}
+
+/// Key rollovers on a schedule (`zdns_dnssec::rollover`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloverPolicy {
+    /// Seconds a ZSK is used before it is rolled (0: never).
+    pub zsk_lifetime: u64,
+    /// Seconds a KSK is used before it is rolled (0: never).
+    pub ksk_lifetime: u64,
+    /// The TTL of the zone's DS RRset at the parent.
+    pub parent_ds_ttl: u32,
+    /// How long a change takes to reach every secondary.
+    pub propagation: u32,
+}
+
+/// Default DS TTL at the parent assumed by rollovers: 1 day.
+pub const DEFAULT_PARENT_DS_TTL: u32 = 86_400;
+/// Default propagation delay assumed by rollovers: 5 minutes.
+pub const DEFAULT_PROPAGATION: u32 = 300;
+
+/// How the node signs a zone online (`[zone.dnssec]`, docs/dnssec.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningPolicy {
+    /// The keyring directory (BIND key files); re-read at every reload.
+    pub keys: PathBuf,
+    /// NSEC or NSEC3 (with its parameters).
+    pub denial: Denial,
+    /// Seconds a new signature is valid for.
+    pub validity: u32,
+    /// Each RRset's expiration is moved earlier by up to this many seconds.
+    pub jitter: u32,
+    /// A signature with less than this many seconds left is made anew.
+    pub refresh: u32,
+    /// Publish CDS and CDNSKEY for the key-signing keys (RFC 7344).
+    pub cds: bool,
+    /// Add a ZONEMD record (RFC 8976).
+    pub zonemd: bool,
+    /// Key rollovers on a schedule, when a key lifetime is given.
+    pub rollover: Option<RolloverPolicy>,
+}
+
+/// Default signature validity online: 14 days.
+pub const DEFAULT_SIGN_VALIDITY: u32 = 14 * 86_400;
+/// Default jitter online: 1 day.
+pub const DEFAULT_SIGN_JITTER: u32 = 86_400;
+/// Default refresh online: signatures with less than 5 days left are made anew.
+pub const DEFAULT_SIGN_REFRESH: u32 = 5 * 86_400;
+
+/// The `[zone.dnssec]` table, checked: the refresh must come before the earliest
+/// expiration (validity less jitter).
+fn signing_policy(
+    d: DnssecFileConfig,
+    at: &str,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<SigningPolicy, String> {
+    let validity = d.validity.unwrap_or(DEFAULT_SIGN_VALIDITY);
+    let jitter = d.jitter.unwrap_or(DEFAULT_SIGN_JITTER.min(validity / 4));
+    let refresh = d.refresh.unwrap_or(DEFAULT_SIGN_REFRESH.min(validity / 3));
+    if refresh == 0 || refresh.saturating_add(jitter) >= validity {
+        return Err(format!(
+            "{at}: dnssec needs 0 < refresh ({refresh}) and refresh + jitter ({jitter}) < validity ({validity})"
+        ));
+    }
+    let denial = if d.nsec3 {
+        let mut salt = Vec::new();
+        if let Some(hex) = &d.nsec3_salt {
+            lib_dns::encoding::hex_decode(hex.as_bytes(), &mut salt)
+                .map_err(|e| format!("{at}: bad nsec3_salt `{hex}`: {e}"))?;
+        }
+        Denial::Nsec3(Nsec3Options {
+            iterations: d.nsec3_iterations,
+            salt,
+            opt_out: d.nsec3_opt_out,
+        })
+    } else {
+        Denial::Nsec
+    };
+    Ok(SigningPolicy {
+        keys: resolve(d.keys),
+        denial,
+        validity,
+        jitter,
+        refresh,
+        cds: d.cds,
+        zonemd: d.zonemd,
+        rollover: (d.zsk_lifetime.is_some() || d.ksk_lifetime.is_some()).then(|| RolloverPolicy {
+            zsk_lifetime: d.zsk_lifetime.unwrap_or(0),
+            ksk_lifetime: d.ksk_lifetime.unwrap_or(0),
+            parent_ds_ttl: d.parent_ds_ttl.unwrap_or(DEFAULT_PARENT_DS_TTL),
+            propagation: d.propagation.unwrap_or(DEFAULT_PROPAGATION),
+        }),
+    })
 }
 
 /// Where a zone's data comes from.
@@ -172,6 +291,8 @@ pub struct ZoneConfig {
     pub source: ZoneSource,
     /// Transfers, updates and notifies.
     pub access: ZoneAccess,
+    /// Online DNSSEC signing, if the zone is signed by the node.
+    pub dnssec: Option<SigningPolicy>,
 }
 
 impl ZoneConfig {
@@ -181,6 +302,7 @@ impl ZoneConfig {
             origin: origin.into(),
             source,
             access: ZoneAccess::default(),
+            dnssec: None,
         }
     }
 }
@@ -570,6 +692,10 @@ fn zone_config(
             notify_from,
             notify: remotes(&z.notify, keys, &format!("{at}: notify"))?,
         },
+        dnssec: z
+            .dnssec
+            .map(|d| signing_policy(d, &at, resolve))
+            .transpose()?,
     })
 }
 

@@ -1,4 +1,4 @@
-//! `zdns key generate|import|ds`: the zone keyring, a directory of BIND-format key files
+//! `zdns key generate|import|ds|ds-seen|roll`: the zone keyring, a directory of BIND-format key files
 //! (`K<zone>+<alg>+<tag>.key` and `.private`, the private file mode 0600).
 //!
 //! Private keys are written and read here and never printed or logged; what is printed
@@ -16,6 +16,9 @@ use lib_dns::rdata::RData;
 use zdns_dnssec::bind;
 use zdns_dnssec::ds::{DIGEST_SHA256, DIGEST_SHA384, ds};
 use zdns_dnssec::key::{FLAGS_KSK, FLAGS_ZSK, SignAlgorithm, SigningKey};
+use zdns_dnssec::rollover::{RollKind, Schedule};
+
+use crate::node::zonectl::signer::{key_id, state_path, write_state};
 
 /// Keyring subcommands.
 #[derive(Subcommand)]
@@ -29,6 +32,26 @@ pub enum KeyCommand {
     /// Print the DS records of a zone's key-signing keys (all keys if none has the SEP
     /// flag).
     Ds(DsArgs),
+    /// Tell a zone's rollover schedule that the parent's DS RRset now names the new
+    /// KSK (the CDS the zone publishes); then `zdns reload`.
+    DsSeen(DsArgs),
+    /// Start an algorithm rollover: generate a KSK and a ZSK of the new algorithm into
+    /// the keyring and schedule them (docs/dnssec.md); then `zdns reload`.
+    Roll(RollArgs),
+}
+
+/// `zdns key roll`.
+#[derive(Args)]
+pub struct RollArgs {
+    /// The zone.
+    #[arg(long)]
+    pub zone: String,
+    /// The new algorithm (as for `zdns key generate`).
+    #[arg(long)]
+    pub alg: String,
+    /// The keyring directory, whose zone is signed online with a rollover policy.
+    #[arg(long)]
+    pub dir: PathBuf,
 }
 
 /// `zdns key generate`.
@@ -77,6 +100,8 @@ pub fn run(cmd: KeyCommand) -> ExitCode {
         KeyCommand::Generate(a) => generate(&a),
         KeyCommand::Import(a) => import(&a),
         KeyCommand::Ds(a) => print_ds(&a),
+        KeyCommand::DsSeen(a) => ds_seen(&a),
+        KeyCommand::Roll(a) => roll(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -89,6 +114,63 @@ pub fn run(cmd: KeyCommand) -> ExitCode {
 
 fn zone_name(text: &str) -> Result<Name, String> {
     Name::parse(text).map_err(|e| format!("bad zone name '{text}': {e}"))
+}
+
+/// The zone's rollover schedule in the keyring `dir`, and where it is kept.
+fn schedule(dir: &Path, zone: &Name) -> Result<(Schedule, PathBuf), String> {
+    let path = state_path(dir, zone);
+    let text = fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (is {zone} signed online with a key lifetime?)",
+            path.display()
+        )
+    })?;
+    let s = Schedule::from_text(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((s, path))
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn ds_seen(a: &DsArgs) -> Result<(), String> {
+    let zone = zone_name(&a.zone)?;
+    let (mut s, path) = schedule(&a.dir, &zone)?;
+    let before = s.clone();
+    s.ds_seen(now());
+    if s == before {
+        return Err(format!(
+            "{zone}: no rollover is waiting for the parent's DS"
+        ));
+    }
+    write_state(&path, &s.to_text())?;
+    println!("; {zone}: DS change recorded; run `zdns reload`");
+    Ok(())
+}
+
+fn roll(a: &RollArgs) -> Result<(), String> {
+    let zone = zone_name(&a.zone)?;
+    let alg =
+        SignAlgorithm::from_name(&a.alg).ok_or_else(|| format!("unknown algorithm '{}'", a.alg))?;
+    let (mut s, path) = schedule(&a.dir, &zone)?;
+    if s.roll.is_some() {
+        return Err(format!("{zone}: a key rollover is already under way"));
+    }
+    let ksk = SigningKey::generate(alg, FLAGS_KSK).map_err(|e| e.to_string())?;
+    let zsk = SigningKey::generate(alg, FLAGS_ZSK).map_err(|e| e.to_string())?;
+    s.start(RollKind::Algorithm, vec![key_id(&ksk), key_id(&zsk)], now())
+        .map_err(|e| e.to_string())?;
+    for key in [&ksk, &zsk] {
+        println!("; {}", store(&a.dir, &zone, key)?.display());
+    }
+    write_state(&path, &s.to_text())?;
+    println!(
+        "; {zone}: algorithm rollover to {} started; run `zdns reload`",
+        alg.mnemonic()
+    );
+    print_key_ds(&zone, &ksk)
 }
 
 fn generate(a: &GenerateArgs) -> Result<(), String> {
@@ -144,7 +226,7 @@ fn print_key_ds(zone: &Name, key: &SigningKey) -> Result<(), String> {
 
 /// Writes the key's two files into `dir` (the private one 0600, created new, synced,
 /// then the directory synced); returns the path stem.
-fn store(dir: &Path, zone: &Name, key: &SigningKey) -> Result<PathBuf, String> {
+pub fn store(dir: &Path, zone: &Name, key: &SigningKey) -> Result<PathBuf, String> {
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let stem = bind::file_stem(zone, key);
     // Not Path::with_extension: the stem itself holds dots (`Kexample.com.+013+…`).

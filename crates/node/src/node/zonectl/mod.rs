@@ -17,6 +17,8 @@
 mod client;
 mod notify;
 mod secondary;
+pub mod signer;
+mod signing;
 pub mod store;
 mod transfer;
 mod update;
@@ -49,11 +51,14 @@ pub enum Reply {
     Stream(mpsc::Receiver<Vec<u8>>),
 }
 
-/// One configured zone: its state, and the wake-up of its refresh task (secondaries).
+/// One configured zone: its state, and the wake-ups of its refresh task (secondaries)
+/// and its signing task (zones signed online).
 pub struct ZoneEntry {
     state: Mutex<ZoneState>,
     wake: tokio::sync::Notify,
     refresher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    resign: tokio::sync::Notify,
+    signing: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl ZoneEntry {
@@ -64,13 +69,14 @@ impl ZoneEntry {
 
 impl Drop for ZoneEntry {
     fn drop(&mut self) {
-        if let Some(task) = self
-            .refresher
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            task.abort();
+        for slot in [&mut self.refresher, &mut self.signing] {
+            if let Some(task) = slot
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                task.abort();
+            }
         }
     }
 }
@@ -185,6 +191,8 @@ impl ZoneControl {
                         Err(e) => errors.push(e),
                     }
                     entry.wake.notify_one();
+                    entry.resign.notify_one();
+                    self.start_signing(entry);
                     next.insert(origin, Arc::clone(entry));
                 }
                 None => match ZoneState::open(cfg, &self.data_dir) {
@@ -195,7 +203,10 @@ impl ZoneControl {
                             state: Mutex::new(state),
                             wake: tokio::sync::Notify::new(),
                             refresher: Mutex::new(None),
+                            resign: tokio::sync::Notify::new(),
+                            signing: Mutex::new(None),
                         });
+                        self.start_signing(&entry);
                         if secondary {
                             let task = self
                                 .runtime
@@ -212,6 +223,15 @@ impl ZoneControl {
             }
         }
         for (origin, entry) in &old {
+            // A zone removed, or replaced by a new entry (primary ↔ secondary): the
+            // old entry's tasks stop, since they hold it while they wait.
+            if !next.get(origin).is_some_and(|n| Arc::ptr_eq(n, entry)) {
+                for slot in [&entry.refresher, &entry.signing] {
+                    if let Some(task) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                        task.abort();
+                    }
+                }
+            }
             if !next.contains_key(origin) {
                 let _guard = self
                     .catalog_lock
@@ -220,14 +240,6 @@ impl ZoneControl {
                 self.auth
                     .set_catalog(self.auth.catalog().without_zone(origin.as_wire()));
                 tracing::info!(zone = %origin, "zone removed");
-                if let Some(task) = entry
-                    .refresher
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
-                {
-                    task.abort();
-                }
             }
         }
         *self.zones.write().unwrap_or_else(PoisonError::into_inner) = next;
@@ -239,6 +251,21 @@ impl ZoneControl {
     /// that run elsewhere (DoH's per-worker runtimes) to hand deferred messages to.
     pub fn runtime(&self) -> &tokio::runtime::Handle {
         &self.runtime
+    }
+
+    /// Starts the signing task of a zone signed online, unless it runs already.
+    fn start_signing(self: &Arc<Self>, entry: &Arc<ZoneEntry>) {
+        if entry.lock().signer.is_none() {
+            return;
+        }
+        let mut slot = entry.signing.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        *slot = Some(
+            self.runtime
+                .spawn(signing::run(Arc::clone(self), Arc::downgrade(entry))),
+        );
     }
 
     /// How many zones are configured.

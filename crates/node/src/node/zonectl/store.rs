@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use lib_dns::Name;
+use lib_dns::rdata::RData;
 use lib_dns::record::Record;
 use lib_dns::types::{Class, Rtype};
 use lib_dns::zone::Zone;
@@ -18,6 +19,7 @@ use zdns_auth::journal::file::JournalFile;
 use zdns_auth::journal::{Journal, replay};
 use zdns_auth::secondary::RefreshTimers;
 
+use super::signer::Signer;
 use crate::config::{ZoneConfig, ZoneSource};
 use crate::node::zones::{self, LoadError};
 
@@ -73,6 +75,8 @@ pub struct ZoneState {
     /// Modification time and length of the zone file when last read: a reload skips an
     /// unchanged file without reading it.
     file_stamp: Option<(SystemTime, u64)>,
+    /// Online signing, for zones with a `[zone.dnssec]` policy.
+    pub signer: Option<Signer>,
 }
 
 /// The modification time and length of a zone's file (`None` for other sources).
@@ -82,6 +86,20 @@ fn file_stamp(config: &ZoneConfig) -> Option<(SystemTime, u64)> {
     };
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Whether two zones differ in any record.
+fn differ(a: &[Record], b: &[Record]) -> bool {
+    !matches!(diff::between(a, b), Ok(None))
+}
+
+/// `records` with the SOA serial one higher (RFC 1982).
+fn bump_serial(records: &mut [Record]) {
+    for r in records {
+        if let RData::Soa(soa) = &mut r.data {
+            soa.serial = soa.serial.wrapping_add(1);
+        }
+    }
 }
 
 /// Why a change could not be made (the zone is as it was).
@@ -186,6 +204,12 @@ impl ZoneState {
             }
             journaled = Some(state);
         }
+        let signer = config
+            .dnssec
+            .as_ref()
+            .map(|p| Signer::load(&origin, p, now_secs()))
+            .transpose()
+            .map_err(fail)?;
         let started = Instant::now();
         let mut state = ZoneState {
             origin: origin.clone(),
@@ -199,6 +223,7 @@ impl ZoneState {
             load_seconds: 0.0,
             dynamic: false,
             file_stamp: file_stamp(config),
+            signer,
         };
         let mut pending = None;
         match &config.source {
@@ -224,9 +249,24 @@ impl ZoneState {
             }
             ZoneSource::File(_) | ZoneSource::Embedded => {
                 let loaded = zones::load(config)?;
-                let data = match journaled {
-                    None => build_zone(loaded),
-                    Some(records) => {
+                let data = match (journaled, &state.signer) {
+                    (None, Some(signer)) => {
+                        // Signed at load, and the signed zone made the journal's
+                        // snapshot at once: a restart serves these same signatures
+                        // under the same serial instead of making new ones.
+                        let records = loaded.records().to_vec();
+                        drop(loaded);
+                        let signed = signer
+                            .sign(&origin, records.clone(), &records, now_secs())
+                            .map_err(fail)?;
+                        state.file.compact(&signed, &[]).map_err(|e| {
+                            fail(format!("cannot write journal {}: {e}", path.display()))
+                        })?;
+                        state.has_snapshot = true;
+                        build(&origin, signed)
+                    }
+                    (None, None) => build_zone(loaded),
+                    (Some(records), _) => {
                         let (fs, js) = (serial_of(loaded.records()), serial_of(&records));
                         if serial_gt(fs, js) {
                             tracing::info!(zone = %origin, file_serial = fs, journal_serial = js, "zone file is newer than the journal: serving the file");
@@ -267,6 +307,40 @@ impl ZoneState {
         let records = diff
             .apply(&current_records)
             .map_err(|e| CommitError::Invalid(e.to_string()))?;
+        let (diff, records) = match &self.signer {
+            None => (diff, records),
+            Some(signer) => {
+                // Re-signed incrementally: only what the change touched (and the
+                // denial records around it) gets new signatures. What goes into the
+                // journal is the difference of the signed zones, so IXFR out and a
+                // restart see exactly what was served.
+                let signed = signer
+                    .sign(&self.origin, records, &current_records, now_secs())
+                    .map_err(CommitError::Invalid)?;
+                match diff::between(&current_records, &signed) {
+                    Ok(Some(d)) => (d, signed),
+                    Ok(None) => {
+                        return self
+                            .data
+                            .as_ref()
+                            .ok_or_else(|| CommitError::Invalid("the zone has no data".into()));
+                    }
+                    Err(e) => return Err(CommitError::Invalid(e.to_string())),
+                }
+            }
+        };
+        self.store(current_records, diff, records, started)
+    }
+
+    /// Makes `records` (the zone after `diff`) the zone: built, `diff` journaled and
+    /// fsynced, then served.
+    fn store(
+        &mut self,
+        current_records: Vec<Record>,
+        diff: ZoneDiff,
+        records: Vec<Record>,
+        started: Instant,
+    ) -> Result<&ZoneData, CommitError> {
         let next = build(&self.origin, records).map_err(CommitError::Invalid)?;
         if !self.has_snapshot {
             // The first change at run time: the zone as it is becomes the journal's
@@ -305,6 +379,19 @@ impl ZoneState {
     /// journal's new snapshot (fsynced, atomically replacing the journal).
     pub fn replace(&mut self, records: Vec<Record>) -> Result<&ZoneData, CommitError> {
         let started = Instant::now();
+        let records = match &self.signer {
+            None => records,
+            Some(signer) => {
+                let previous = self
+                    .data
+                    .as_ref()
+                    .map(ZoneData::records)
+                    .unwrap_or_default();
+                signer
+                    .sign(&self.origin, records, &previous, now_secs())
+                    .map_err(CommitError::Invalid)?
+            }
+        };
         let next = build(&self.origin, records).map_err(CommitError::Invalid)?;
         self.file
             .compact(&next.records(), &[])
@@ -317,12 +404,74 @@ impl ZoneState {
         Ok(data)
     }
 
+    /// Signs the zone again if anything is due at `now`: signatures within the refresh
+    /// time of expiring, a rollover step, keys added to or removed from the keyring, a
+    /// changed policy.
+    /// A zone we are the primary of gets the next serial, so secondaries transfer the
+    /// new signatures; a secondary keeps its primary's serial and takes the signed
+    /// zone as a new snapshot. Returns whether the zone changed.
+    pub fn resign(&mut self, now: u64) -> Result<bool, CommitError> {
+        let (Some(signer), Some(data)) = (&mut self.signer, &self.data) else {
+            return Ok(false);
+        };
+        let started = Instant::now();
+        let current = data.records();
+        signer
+            .step(&self.origin, &current, now)
+            .map_err(CommitError::Invalid)?;
+        let signed = signer
+            .sign(&self.origin, current.clone(), &current, now)
+            .map_err(CommitError::Invalid)?;
+        if !differ(&current, &signed) {
+            return Ok(false);
+        }
+        if matches!(self.config.source, ZoneSource::Primaries(_)) {
+            drop(current);
+            self.replace(signed)?;
+            return Ok(true);
+        }
+        // Only the SOA changes between `signed` and this: every other signature is
+        // kept, the SOA's is made anew.
+        let mut next = signed.clone();
+        bump_serial(&mut next);
+        let bumped = signer
+            .sign(&self.origin, next, &signed, now)
+            .map_err(CommitError::Invalid)?;
+        drop(signed);
+        let diff = match diff::between(&current, &bumped) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Ok(false),
+            Err(e) => return Err(CommitError::Invalid(e.to_string())),
+        };
+        self.store(current, diff, bumped, started)?;
+        self.dynamic = true;
+        Ok(true)
+    }
+
+    /// When the zone next needs its signatures refreshed or a rollover step (seconds
+    /// since 1970), if it is signed online.
+    pub fn resign_due(&self, now: u64) -> Option<u64> {
+        let signer = self.signer.as_ref()?;
+        let data = self.data.as_ref()?;
+        signer.due(&data.records(), now)
+    }
+
     /// Re-reads a primary zone's file after a reload, unless it is unchanged on disk. A
     /// file with a newer serial is taken as the difference from what is served (so
     /// IXFR keeps working); one with the same or an older serial replaces the zone only
     /// when that drops no dynamic update. Returns whether the zone changed.
     pub fn reload_file(&mut self, config: &ZoneConfig) -> Result<bool, LoadError> {
         let same_source = self.config.source == config.source;
+        // The keyring is read again: keys added or removed take effect now.
+        self.signer = config
+            .dnssec
+            .as_ref()
+            .map(|p| Signer::load(&self.origin, p, now_secs()))
+            .transpose()
+            .map_err(|line| LoadError {
+                origin: config.origin.clone(),
+                lines: vec![line],
+            })?;
         self.config = config.clone();
         if matches!(config.source, ZoneSource::Primaries(_)) {
             return Ok(false);
@@ -345,9 +494,23 @@ impl ZoneState {
             lines: vec![line],
         };
         let loaded = zones::load(config)?;
-        let from_file = loaded.records();
         let Some(current) = &self.data else {
             return Err(fail("zone has no data".into()));
+        };
+        let signed;
+        let from_file = match &self.signer {
+            None => loaded.records(),
+            Some(signer) => {
+                signed = signer
+                    .sign(
+                        &self.origin,
+                        loaded.records().to_vec(),
+                        &current.records(),
+                        now_secs(),
+                    )
+                    .map_err(fail)?;
+                &signed[..]
+            }
         };
         let (fs, cs) = (serial_of(from_file), current.serial);
         if serial_gt(fs, cs) {
