@@ -432,6 +432,15 @@ impl Log {
         self.sequencer.head()
     }
 
+    /// How many distinct submissions wait in the pool or are being committed.
+    pub fn pending(&self) -> usize {
+        self.shared
+            .pool
+            .lock()
+            .map(|p| p.pool.len() + p.inflight.len())
+            .unwrap_or(0)
+    }
+
     /// The leaf index of a leaf hash, if logged.
     pub fn index_of(&self, leaf_hash: &Hash) -> Option<u64> {
         self.shared

@@ -26,6 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::gauge::ConstGauge;
 use serde::Deserialize;
 use zdns_ct::log::{Log, LogConfig, WitnessEndpoint, WitnessSet};
 use zdns_ct::monitor::{Monitor, MonitorConfig};
@@ -118,10 +121,86 @@ pub fn witness_config(dir: &Path) -> Result<Option<WitnessConfig>, String> {
     }))
 }
 
+/// The node's CT services: their routes and a Prometheus collector of their state.
+pub struct CtServices {
+    /// The routes to merge into the HTTP listener's router.
+    pub router: Router,
+    /// The `zdns_ct_…` metrics.
+    pub metrics: CtMetrics,
+}
+
+/// The CT services' metrics, read from the log and the monitor when scraped.
+#[derive(Debug, Clone, Default)]
+pub struct CtMetrics {
+    log: Option<Arc<Log>>,
+    monitor: Option<Arc<Monitor>>,
+}
+
+impl Collector for CtMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let gauge = |encoder: &mut DescriptorEncoder, name, help, value: i64| {
+            let g = ConstGauge::new(value);
+            g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)
+        };
+        if let Some(log) = &self.log {
+            let size = i64::try_from(log.head().sth.size).unwrap_or(i64::MAX);
+            gauge(
+                &mut encoder,
+                "zdns_ct_tree_size",
+                "Entries in the published CT tree",
+                size,
+            )?;
+            let pending = i64::try_from(log.pending()).unwrap_or(i64::MAX);
+            gauge(
+                &mut encoder,
+                "zdns_ct_pending_submissions",
+                "Submissions waiting to be sequenced or being committed",
+                pending,
+            )?;
+            let mut times = log.commit_times();
+            times.sort();
+            let mut family = encoder.encode_descriptor(
+                "zdns_ct_sequencing_seconds",
+                "Time to commit a sequencing period, over the recent periods",
+                None,
+                ConstGauge::new(0f64).metric_type(),
+            )?;
+            for q in [0.5, 0.99, 1.0] {
+                let at = ((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1));
+                let secs = times.get(at).map_or(0.0, |d| d.as_secs_f64());
+                let labels = [("quantile", q.to_string())];
+                ConstGauge::new(secs).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        if let Some(monitor) = &self.monitor {
+            let watches = monitor.watches();
+            let undelivered = watches
+                .iter()
+                .flat_map(|w| &w.matches)
+                .filter(|m| !m.delivered)
+                .count();
+            gauge(
+                &mut encoder,
+                "zdns_ct_monitor_watches",
+                "Domains watched by the CT monitor",
+                i64::try_from(watches.len()).unwrap_or(i64::MAX),
+            )?;
+            gauge(
+                &mut encoder,
+                "zdns_ct_monitor_undelivered",
+                "Monitor matches not (yet) accepted by their webhook",
+                i64::try_from(undelivered).unwrap_or(i64::MAX),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Opens the node's CT log (and witness, when configured) under `<data dir>/ct`,
-/// published at the HTTP listener's address; their routes. A service that cannot
-/// open is logged and left out: DNS service does not depend on it.
-pub async fn routes(data_dir: &Path, http: SocketAddr) -> Option<Router> {
+/// published at the HTTP listener's address; their routes and metrics. A service that
+/// cannot open is logged and left out: DNS service does not depend on it.
+pub async fn routes(data_dir: &Path, http: SocketAddr) -> Option<CtServices> {
+    let mut metrics = CtMetrics::default();
     let dir = data_dir.join("ct");
     let mut router = None::<Router>;
     let mut config = LogConfig::embedded(&dir);
@@ -141,9 +220,13 @@ pub async fn routes(data_dir: &Path, http: SocketAddr) -> Option<Router> {
         Ok(log) => {
             tracing::info!(url = %format!("http://{http}/ct/"), "CT log");
             let log = Arc::new(log);
+            metrics.log = Some(Arc::clone(&log));
             let mut routes = zdns_ct::http::router(Arc::clone(&log));
             match Monitor::open(log, MonitorConfig::new(dir.join(MONITOR_FILE))) {
-                Ok(monitor) => routes = routes.merge(zdns_ct::monitor::service::router(monitor)),
+                Ok(monitor) => {
+                    metrics.monitor = Some(Arc::clone(&monitor));
+                    routes = routes.merge(zdns_ct::monitor::service::router(monitor));
+                }
                 Err(e) => tracing::error!(error = %e, "CT monitor not started"),
             }
             router = Some(routes);
@@ -169,7 +252,7 @@ pub async fn routes(data_dir: &Path, http: SocketAddr) -> Option<Router> {
         }
         Err(e) => tracing::error!(error = %e, "witness not started"),
     }
-    router
+    router.map(|router| CtServices { router, metrics })
 }
 
 #[cfg(test)]
