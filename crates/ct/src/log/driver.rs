@@ -218,6 +218,9 @@ pub(super) async fn run(
             return;
         };
         let _ = shared.reload_roots();
+        if let Err(e) = shared.reload_crls() {
+            tracing::warn!(error = %e, "CRLs not reloaded");
+        }
         let mut current = match state.take() {
             Some(s) => s,
             None => match recover(&shared).await {
