@@ -2,8 +2,8 @@
 //! listeners (UDP workers, TCP and HTTP on tokio), reloads.
 
 pub mod answerer;
-mod encrypted;
 pub mod ct;
+mod encrypted;
 mod http;
 pub mod metrics;
 pub mod recursor;
