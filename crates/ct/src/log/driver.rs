@@ -210,8 +210,15 @@ pub(super) async fn run(
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let kicked = async {
+            match weak.upgrade() {
+                Some(shared) => shared.kick.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tick.tick() => {}
+            _ = kicked => {}
             _ = stop.notified() => return,
         }
         let Some(shared) = weak.upgrade() else {
