@@ -338,6 +338,13 @@ async fn window(log: &Arc<Log>, load: &Load, bodies: Arc<Vec<Vec<u8>>>) -> Row {
         }
     }
     let load_after = loadavg();
+    if next.load(Ordering::Relaxed) >= bodies.len() && Instant::now() < stop {
+        eprintln!(
+            "warning: the {} certificates ran out before the window ended, so the rate is \
+             understated; raise --certs",
+            bodies.len()
+        );
+    }
     let (cpu_start, client_start) = cpu_at_window.await.unwrap();
     let cpu = cpu_time().saturating_sub(cpu_start);
     let client_cpu = thread_cpu_time("load-client").saturating_sub(client_start);
