@@ -1,12 +1,16 @@
 //! The HTTP load generator: runs a log (filesystem backend, fsync on) behind its axum
-//! routes on a loopback port, optionally pre-fills it with synthetic entries, then has
-//! C concurrent clients submit real certificates with `POST /ct/v1/add-chain` for D
-//! seconds and reports the accepted rate, add-chain latency and sequencing time
-//! percentiles, with the machine's load average.
+//! routes on a loopback port and, for each tree size S of `--sizes` in turn, pre-fills
+//! the log with synthetic entries up to S, then has C concurrent clients submit fresh
+//! real certificates with `POST /ct/v1/add-chain` for D seconds. Per size it reports the
+//! accepted rate, add-chain latency and sequencing time percentiles, CPU per
+//! submission and the machine's load average, then a table of all sizes against the
+//! issue's targets (10,000 accepted/s, sequencing p99 at most 100 ms, add-chain p99 at
+//! most the period plus 150 ms).
 //!
-//! `cargo run --release -p zdns-ct --example ct_http_load -- \
-//!     [--clients C] [--seconds D] [--period-ms P] [--prefill M] [--dir DIR]`
+//! `cargo run --release -p zdns-ct --example ct_http_load -- [--sizes 0,1000000,10000000]
+//!     [--clients C] [--seconds D] [--period-ms P] [--certs N] [--dir DIR]`
 //!
+//! `--dir` keeps the log: a later run with the same directory starts from its size.
 //! Client and server share the machine's cores, so the figures are for both together.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -93,17 +97,69 @@ fn main() {
         .block_on(run());
 }
 
+/// What one measurement window gave.
+struct Row {
+    start_size: u64,
+    end_size: u64,
+    accepted_per_s: f64,
+    accepted: u64,
+    busy: u64,
+    other: u64,
+    latency: [Duration; 3],
+    periods: usize,
+    sequencing: [Duration; 3],
+    cpu_per_sub: f64,
+    server_cpu_per_sub: f64,
+    load_before: String,
+    load_after: String,
+}
+
+/// The settings of every window.
+struct Load {
+    clients: usize,
+    seconds: u64,
+    url: String,
+}
+
+/// `certs` add-chain bodies of fresh certificates, named uniquely for this process and
+/// `round`.
+fn bodies(
+    issuer: &rcgen::Issuer<'static, KeyPair>,
+    leaf_key: &KeyPair,
+    round: usize,
+    certs: usize,
+) -> Arc<Vec<Vec<u8>>> {
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = std::process::id();
+    let t = Instant::now();
+    let bodies: Vec<Vec<u8>> = (0..certs)
+        .map(|i| {
+            let mut c =
+                CertificateParams::new(vec![format!("l{i}-{round}-{stamp}.load.example")]).unwrap();
+            c.not_before = now;
+            let der = c.signed_by(leaf_key, issuer).unwrap().der().to_vec();
+            format!("{{\"chain\":[\"{}\"]}}", STANDARD.encode(der)).into_bytes()
+        })
+        .collect();
+    eprintln!("{certs} certificates generated in {:.1?}", t.elapsed());
+    Arc::new(bodies)
+}
+
 async fn run() {
     let clients = arg("--clients", 4000) as usize;
     let seconds = arg("--seconds", 20);
     let period = arg("--period-ms", 1000);
-    let prefill = arg("--prefill", 0);
     let certs = arg("--certs", 150_000) as usize;
     let args: Vec<String> = std::env::args().collect();
-    let dir = args
-        .iter()
-        .position(|a| a == "--dir")
-        .and_then(|i| args.get(i + 1))
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let sizes: Vec<u64> = value("--sizes")
+        .map(|v| v.split(',').map(|s| s.trim().parse().unwrap()).collect())
+        .unwrap_or_else(|| vec![0]);
+    let dir = value("--dir")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::env::temp_dir().join(format!("zdns-ct-http-load-{}", std::process::id()))
@@ -118,40 +174,14 @@ async fn run() {
     let root = p.self_signed(&root_key).unwrap();
     let issuer = rcgen::Issuer::new(p, root_key);
     let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = std::process::id();
-    let t = Instant::now();
-    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
-        (0..certs)
-            .map(|i| {
-                let mut c =
-                    CertificateParams::new(vec![format!("l{i}-{stamp}.load.example")]).unwrap();
-                c.not_before = now;
-                let der = c.signed_by(&leaf_key, &issuer).unwrap().der().to_vec();
-                format!("{{\"chain\":[\"{}\"]}}", STANDARD.encode(der)).into_bytes()
-            })
-            .collect(),
-    );
-    eprintln!("{certs} certificates generated in {:.1?}", t.elapsed());
 
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("roots.pem"), root.pem()).unwrap();
+    // Appended, so that a kept log's earlier roots stay trusted.
+    zdns_ct::log::add_roots_file(&dir, &root.pem()).unwrap();
     let mut config = LogConfig::embedded(&dir);
     config.period = Duration::from_millis(period);
     config.pool_size = 200_000;
     let log = Arc::new(Log::open_local(config).await.unwrap());
-    let start_size = log.head().sth.size;
-    if prefill > start_size {
-        let t = Instant::now();
-        let mut at = start_size;
-        while at < prefill {
-            let step = (prefill - at).min(1_000_000);
-            log.prefill_synthetic(at, step).await.unwrap();
-            at += step;
-            eprintln!("prefilled to {} ({:.0?})", log.head().sth.size, t.elapsed());
-        }
-    }
-    let base_size = log.head().sth.size;
 
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -167,14 +197,93 @@ async fn run() {
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         axum::serve(listener, app).await.unwrap();
     });
-    let url = format!("http://{addr}/ct/v1/add-chain");
+    let load = Load {
+        clients,
+        seconds,
+        url: format!("http://{addr}/ct/v1/add-chain"),
+    };
 
+    let mut rows = Vec::new();
+    for (round, &size) in sizes.iter().enumerate() {
+        let t = Instant::now();
+        let mut at = log.head().sth.size;
+        while at < size {
+            let step = (size - at).min(1_000_000);
+            log.prefill_synthetic(at, step).await.unwrap();
+            at += step;
+            eprintln!("prefilled to {} ({:.1?})", log.head().sth.size, t.elapsed());
+        }
+        let bodies = bodies(&issuer, &leaf_key, round, certs);
+        let row = window(&log, &load, bodies).await;
+        println!(
+            "tree {} -> {}: accepted {:.0}/s ({} in {seconds} s; 503: {}, other: {}); \
+             add-chain p50 {:.0?} p99 {:.0?} max {:.0?}; sequencing ({} periods) p50 {:.1?} \
+             p99 {:.1?} max {:.1?}; CPU per submission {:.0} us ({:.0} us server); load {} -> {}",
+            row.start_size,
+            row.end_size,
+            row.accepted_per_s,
+            row.accepted,
+            row.busy,
+            row.other,
+            row.latency[0],
+            row.latency[1],
+            row.latency[2],
+            row.periods,
+            row.sequencing[0],
+            row.sequencing[1],
+            row.sequencing[2],
+            row.cpu_per_sub,
+            row.server_cpu_per_sub,
+            row.load_before,
+            row.load_after,
+        );
+        rows.push(row);
+    }
+
+    let latency_target = Duration::from_millis(period + 150);
+    let mark = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!();
+    println!(
+        "clients {clients}, period {period} ms, window {seconds} s; targets: 10,000/s, \
+         sequencing p99 <= 100 ms, add-chain p99 <= {latency_target:?}"
+    );
+    println!(
+        "| tree size at start | accepted/s | add-chain p50 / p99 | sequencing p50 / p99 | \
+         CPU per submission: all / server | load average |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {:.0} ({}) | {:.0?} / {:.0?} ({}) | {:.1?} / {:.1?} ({}) | {:.0} us / {:.0} us | {} -> {} |",
+            r.start_size,
+            r.accepted_per_s,
+            mark(r.accepted_per_s >= 10_000.0),
+            r.latency[0],
+            r.latency[1],
+            mark(r.latency[1] <= latency_target),
+            r.sequencing[0],
+            r.sequencing[1],
+            mark(r.sequencing[1] <= Duration::from_millis(100)),
+            r.cpu_per_sub,
+            r.server_cpu_per_sub,
+            r.load_before,
+            r.load_after,
+        );
+    }
+    drop(log);
+    server.shutdown_background();
+}
+
+/// One measurement: `load.clients` clients submit `bodies` for a 3 s warm-up and then
+/// `load.seconds`, counting what happens in the window.
+async fn window(log: &Arc<Log>, load: &Load, bodies: Arc<Vec<Vec<u8>>>) -> Row {
+    let start_size = log.head().sth.size;
     let load_before = loadavg();
     let next = Arc::new(AtomicUsize::new(0));
     let warmup = Duration::from_secs(3);
     let start = Instant::now();
     let window_start = start + warmup;
-    let stop = window_start + Duration::from_secs(seconds);
+    let stop = window_start + Duration::from_secs(load.seconds);
     let commits_before = log.commit_times().len();
     let cpu_at_window = {
         let until = window_start;
@@ -183,11 +292,11 @@ async fn run() {
             (cpu_time(), thread_cpu_time("load-client"))
         })
     };
-    let mut tasks = Vec::with_capacity(clients);
-    for _ in 0..clients {
+    let mut tasks = Vec::with_capacity(load.clients);
+    for _ in 0..load.clients {
         let (client, url, bodies, next) = (
             Client::new(Duration::from_secs(30)),
-            url.clone(),
+            load.url.clone(),
             Arc::clone(&bodies),
             Arc::clone(&next),
         );
@@ -229,6 +338,13 @@ async fn run() {
         }
     }
     let load_after = loadavg();
+    if next.load(Ordering::Relaxed) >= bodies.len() && Instant::now() < stop {
+        eprintln!(
+            "warning: the {} certificates ran out before the window ended, so the rate is \
+             understated; raise --certs",
+            bodies.len()
+        );
+    }
     let (cpu_start, client_start) = cpu_at_window.await.unwrap();
     let cpu = cpu_time().saturating_sub(cpu_start);
     let client_cpu = thread_cpu_time("load-client").saturating_sub(client_start);
@@ -240,44 +356,29 @@ async fn run() {
         .skip(commits_before)
         .collect();
     commits.sort();
-    let window = Duration::from_secs(seconds).as_secs_f64();
-    println!(
-        "clients {clients}, period {period} ms, tree {base_size} -> {}, window {seconds} s",
-        log.head().sth.size
-    );
-    println!(
-        "accepted {:.0}/s ({} in window; 503: {}, other: {})",
-        statuses[0] as f64 / window,
-        statuses[0],
-        statuses[1],
-        statuses[2]
-    );
-    println!(
-        "add-chain latency p50 {:.0?} p99 {:.0?} max {:.0?}",
-        pct(&latencies, 0.5),
-        pct(&latencies, 0.99),
-        latencies.last().copied().unwrap_or_default()
-    );
-    println!(
-        "sequencing per period ({} periods) p50 {:.1?} p99 {:.1?} max {:.1?}",
-        commits.len(),
-        pct(&commits, 0.5),
-        pct(&commits, 0.99),
-        commits.last().copied().unwrap_or_default()
-    );
-    println!(
-        "CPU (client and server) {:.1?} in the window: {:.0} us per accepted submission, {:.0}/s on 2 idle cores",
-        cpu,
-        cpu.as_micros() as f64 / statuses[0].max(1) as f64,
-        2e6 / (cpu.as_micros() as f64 / statuses[0].max(1) as f64)
-    );
-    println!(
-        "  of which the server (everything but the load-client threads) {:.1?}: {:.0} us per accepted submission, {:.0}/s on 2 idle cores",
-        server_cpu,
-        server_cpu.as_micros() as f64 / statuses[0].max(1) as f64,
-        2e6 / (server_cpu.as_micros() as f64 / statuses[0].max(1) as f64)
-    );
-    println!("load average before {load_before}, after {load_after}");
-    drop(log);
-    server.shutdown_background();
+    let accepted = statuses[0];
+    let per_sub = |d: Duration| d.as_micros() as f64 / accepted.max(1) as f64;
+    Row {
+        start_size,
+        end_size: log.head().sth.size,
+        accepted_per_s: accepted as f64 / load.seconds.max(1) as f64,
+        accepted,
+        busy: statuses[1],
+        other: statuses[2],
+        latency: [
+            pct(&latencies, 0.5),
+            pct(&latencies, 0.99),
+            latencies.last().copied().unwrap_or_default(),
+        ],
+        periods: commits.len(),
+        sequencing: [
+            pct(&commits, 0.5),
+            pct(&commits, 0.99),
+            commits.last().copied().unwrap_or_default(),
+        ],
+        cpu_per_sub: per_sub(cpu),
+        server_cpu_per_sub: per_sub(server_cpu),
+        load_before,
+        load_after,
+    }
 }

@@ -93,7 +93,10 @@ fn der_err(what: &'static str) -> impl Fn(der::Error) -> CertError {
 }
 
 /// The raw TLVs inside a constructed DER value (which must be exactly `tlv`).
-fn children<'a>(tlv: &'a [u8], what: &'static str) -> Result<Vec<(Tag, &'a [u8])>, CertError> {
+pub(crate) fn children<'a>(
+    tlv: &'a [u8],
+    what: &'static str,
+) -> Result<Vec<(Tag, &'a [u8])>, CertError> {
     let mut outer = SliceReader::new(tlv).map_err(der_err(what))?;
     let header = Header::decode(&mut outer).map_err(der_err(what))?;
     if !header.tag().is_constructed() {
@@ -451,6 +454,8 @@ pub struct CertView<'a> {
     pub der: &'a [u8],
     /// The raw `TBSCertificate`, what the issuer signed.
     pub tbs: &'a [u8],
+    /// The raw `serialNumber` INTEGER (RFC 5280 §4.1.2.2).
+    pub serial: &'a [u8],
     /// The raw outer `signatureAlgorithm` (`AlgorithmIdentifier` TLV).
     pub signature_algorithm: &'a [u8],
     /// The signature bits (the BIT STRING contents after its unused-bits byte).
@@ -497,6 +502,7 @@ impl<'a> CertView<'a> {
         Ok(CertView {
             der,
             tbs,
+            serial: view.field(0)?,
             signature_algorithm,
             signature,
             issuer: view.issuer()?,

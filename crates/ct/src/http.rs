@@ -5,7 +5,8 @@
 //! - static-ct-api under `/ct/`: `checkpoint`, `tile/...`, `issuer/<fingerprint>`, and
 //!   `log.json`, the log's entry as a log list v3 describes it;
 //! - the node's own API under `/api/v1/ct/`: `logs`, `add-chain`, `get-sth`,
-//!   `get-entries`, `certificates/{fingerprint}`.
+//!   `get-entries`, `certificates/{fingerprint}` (status `logged`, `pending`, `missing`,
+//!   or `revoked` when one of the log's CRLs lists it, see [`crate::crl`]).
 //!
 //! The node mounts it beside its own routes:
 //!
@@ -427,6 +428,8 @@ async fn api_get_entries(State(log): State<Arc<Log>>, Query(q): Query<EntriesQue
     Ok(Json(out).into_response())
 }
 
+/// `GET /api/v1/ct/certificates/{fingerprint}` (seed §7.2): a submitted leaf's status by
+/// the SHA-256 of its DER.
 async fn api_certificate(State(log): State<Arc<Log>>, Path(fp): Path<String>) -> ApiResult {
     let bytes = parse_hex32(&fp).ok_or_else(|| {
         ApiError::bad("the fingerprint must be 64 hex digits (SHA-256 of the DER)")
@@ -438,7 +441,10 @@ async fn api_certificate(State(log): State<Arc<Log>>, Path(fp): Path<String>) ->
             timestamp,
         } => json!({
             "fingerprint": hex(&bytes),
-            "status": "logged",
+            "status": match log.revoked(leaf_index).await? {
+                true => "revoked",
+                false => "logged",
+            },
             "entry_type": if precert { "precert" } else { "x509" },
             "leaf_index": leaf_index,
             "timestamp": timestamp,

@@ -15,6 +15,7 @@
 //! - [`cert`]: DER surgery on certificates for precertificate and embedded-SCT entries.
 //! - [`sig`]: certificate signature checks (RSA PKCS#1 v1.5, ECDSA P-256/P-384).
 //! - [`chain`]: submission chain validation up to the log's trusted roots.
+//! - [`crl`]: certificate revocation lists, for the API's `revoked` certificate status.
 //!
 //! The edge, where files, tasks and clocks live:
 //! - [`storage`]: the object store trait (get, put, compare-and-swap) and its durable
@@ -46,6 +47,7 @@ pub mod cert;
 pub mod chain;
 pub mod checkpoint;
 pub mod client;
+pub mod crl;
 pub mod entry;
 pub mod http;
 pub mod keys;

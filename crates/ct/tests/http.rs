@@ -1,6 +1,7 @@
 //! The HTTP API as a client sees it: submit generated chains, verify the SCTs with the
 //! key `/ct/log.json` publishes, fetch the checkpoint and tiles, recompute the tree from
-//! the data tiles, and verify every SCT'd entry's inclusion.
+//! the data tiles, and verify every SCT'd entry's inclusion; certificate status, with
+//! certificates revoked by a CRL the operator adds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http_body_util::BodyExt;
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension, IsCa,
+    KeyPair, PKCS_ECDSA_P256_SHA256, RevokedCertParams, SerialNumber,
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -379,5 +381,96 @@ async fn busy_is_503_with_retry_after() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(headers.get("retry-after").is_some());
     first.abort();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A leaf with a chosen serial number.
+fn leaf_with_serial(ca: &Ca, name: &str, serial: u64, precert: bool) -> Vec<u8> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut p = CertificateParams::new(vec![name.to_string()]).unwrap();
+    p.serial_number = Some(SerialNumber::from(serial));
+    if precert {
+        let mut poison =
+            CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 11129, 2, 4, 3], vec![5, 0]);
+        poison.set_criticality(true);
+        p.custom_extensions.push(poison);
+    }
+    p.signed_by(&key, &ca.issuer).unwrap().der().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_status_revoked_by_a_crl_added_while_running() {
+    let ca = Ca::new();
+    let (log, dir) = open("crl", &ca, |_| {}).await;
+    let app = zdns_ct::http::router(Arc::clone(&log));
+    let cert = leaf_with_serial(&ca, "c.crl.example", 501, false);
+    let precert = leaf_with_serial(&ca, "p.crl.example", 502, true);
+    let kept = leaf_with_serial(&ca, "k.crl.example", 503, false);
+    for (leaf, path) in [
+        (&cert, "/ct/v1/add-chain"),
+        (&precert, "/ct/v1/add-pre-chain"),
+        (&kept, "/ct/v1/add-chain"),
+    ] {
+        let body = json!({ "chain": [STANDARD.encode(leaf), STANDARD.encode(&ca.der)] });
+        let (status, _, body) = post(&app, path, body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let status = |der: Vec<u8>| {
+        let app = app.clone();
+        async move {
+            let uri = format!("/api/v1/ct/certificates/{}", hex(&fingerprint(&der)));
+            get_json(&app, &uri).await["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // The published tree holds all three once their SCTs are out.
+    while log.head().sth.size < 3 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status(cert.clone()).await, "logged");
+
+    let revoked = |serial: u64| RevokedCertParams {
+        serial_number: SerialNumber::from(serial),
+        revocation_time: rcgen::date_time_ymd(2026, 1, 1),
+        reason_code: None,
+        invalidity_date: None,
+    };
+    let crl = CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2026, 1, 1),
+        next_update: rcgen::date_time_ymd(2027, 1, 1),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![revoked(501), revoked(502)],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&ca.issuer)
+    .unwrap();
+    assert_eq!(
+        zdns_ct::log::add_crls_file(&dir, crl.pem().unwrap().as_bytes()).unwrap(),
+        1
+    );
+    assert_eq!(zdns_ct::log::add_crls_file(&dir, crl.der()).unwrap(), 0);
+    assert!(
+        zdns_ct::log::add_crls_file(
+            &dir,
+            b"-----BEGIN X509 CRL-----\nAQID\n-----END X509 CRL-----\n"
+        )
+        .is_err()
+    );
+    assert!(zdns_ct::log::add_crls_file(&dir, ca.pem.as_bytes()).is_err());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while status(cert.clone()).await != "revoked" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CRL was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status(precert).await, "revoked");
+    assert_eq!(status(kept).await, "logged");
+    drop(app);
+    drop(log);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -270,6 +270,28 @@ async fn a_full_pool_pushes_back() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Benchmark pre-filling wakes the sequencer whenever the pool is full, so it does not
+/// wait for the period (an hour here): several pools' worth land in the tree at once,
+/// and the tiles hash to the checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefill_does_not_wait_for_the_period() {
+    let dir = temp("prefill");
+    let ca = Ca::new("Prefill Root");
+    let mut c = config(&dir, &ca);
+    c.pool_size = 1000;
+    c.period = Duration::from_secs(3600);
+    let log = Log::open_local(c).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(120), log.prefill_synthetic(0, 3500))
+        .await
+        .expect("pre-filling waited for the period")
+        .unwrap();
+    assert_eq!(log.head().sth.size, 3500);
+    assert!(log.commit_times().len() >= 4);
+    check_log(&log, &dir.join("storage"), &[]).await;
+    drop(log);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn old_precertificates_yield_the_pool_to_fresh_ones() {
     let dir = temp("priority");

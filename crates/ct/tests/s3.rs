@@ -27,7 +27,8 @@ impl Drop for Moto {
     }
 }
 
-fn moto(bucket: &str) -> Option<Moto> {
+/// A moto server with the `buckets` created.
+fn moto(buckets: &[&str]) -> Option<Moto> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,14 +59,15 @@ fn moto(bucket: &str) -> Option<Moto> {
         .args([
             "-c",
             &format!(
-                "import boto3; boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', \
-                 aws_secret_access_key='test', region_name='us-east-1').create_bucket(Bucket='{bucket}')",
+                "import boto3; s3 = boto3.client('s3', endpoint_url='{}', aws_access_key_id='test', \
+                 aws_secret_access_key='test', region_name='us-east-1')\n\
+                 for b in {buckets:?}: s3.create_bucket(Bucket=b)",
                 server.endpoint
             ),
         ])
         .status()
         .unwrap();
-    assert!(made.success(), "creating the bucket");
+    assert!(made.success(), "creating the buckets");
     Some(server)
 }
 
@@ -82,7 +84,7 @@ fn storage(server: &Moto, bucket: &str) -> ObjectStorage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_contract_and_a_log_on_s3() {
-    let Some(server) = moto("ct-store") else {
+    let Some(server) = moto(&["ct-store", "ct-log"]) else {
         return;
     };
     let s = storage(&server, "ct-store");
@@ -115,7 +117,6 @@ async fn storage_contract_and_a_log_on_s3() {
         .unwrap();
 
     // A log on a fresh bucket.
-    let server2 = moto("ct-log").unwrap();
     let dir = std::env::temp_dir().join(format!("zdns-ct-s3-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -129,7 +130,7 @@ async fn storage_contract_and_a_log_on_s3() {
     let issuer = rcgen::Issuer::new(p, root_key);
     let mut config = LogConfig::embedded(&dir);
     config.period = Duration::from_millis(50);
-    let log = Log::open(config.clone(), Arc::new(storage(&server2, "ct-log")))
+    let log = Log::open(config.clone(), Arc::new(storage(&server, "ct-log")))
         .await
         .unwrap();
     let mut scts = Vec::new();
@@ -150,7 +151,7 @@ async fn storage_contract_and_a_log_on_s3() {
     let head = log.head();
     assert_eq!(head.sth.size, 3);
     drop(log);
-    let log = Log::open(config, Arc::new(storage(&server2, "ct-log")))
+    let log = Log::open(config, Arc::new(storage(&server, "ct-log")))
         .await
         .unwrap();
     assert_eq!(log.head().sth.root, head.sth.root);

@@ -16,7 +16,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, IsCa, KeyPair,
+    PKCS_ECDSA_P256_SHA256, RevokedCertParams, SerialNumber,
+};
 
 const ZDNS: &str = env!("CARGO_BIN_EXE_zdns");
 
@@ -155,13 +158,12 @@ fn a_witnessed_log_and_zdns_ct_watch() {
     // The node's log now publishes only cosigned checkpoints.
     let _node = serve(&data, http_addr);
     let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    for name in ["www.watched.test", "other.test"] {
-        let der = CertificateParams::new(vec![name.to_string()])
-            .unwrap()
-            .signed_by(&leaf_key, &issuer)
-            .unwrap()
-            .der()
-            .to_vec();
+    let mut leaves = Vec::new();
+    for (serial, name) in [(101u64, "www.watched.test"), (102, "other.test")] {
+        let mut p = CertificateParams::new(vec![name.to_string()]).unwrap();
+        p.serial_number = Some(SerialNumber::from(serial));
+        let der = p.signed_by(&leaf_key, &issuer).unwrap().der().to_vec();
+        leaves.push(der.clone());
         let body = format!("{{\"chain\":[\"{}\"]}}", STANDARD.encode(der));
         let (status, answer) = http(http_addr, "POST", "/ct/v1/add-chain", &body).unwrap();
         assert_eq!(status, 200, "{answer}");
@@ -213,4 +215,63 @@ fn a_witnessed_log_and_zdns_ct_watch() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+
+    // `zdns ct crl add`: the CA revokes serial 102; the API reports it within a period.
+    let status = |der: &[u8]| {
+        let path = format!(
+            "/api/v1/ct/certificates/{}",
+            zdns_ct::storage::hex(&zdns_ct::chain::fingerprint(der))
+        );
+        let (code, body) = http(http_addr, "GET", &path, "").unwrap();
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status(&leaves[1]), "logged");
+    let crl = CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2026, 1, 1),
+        next_update: rcgen::date_time_ymd(2027, 1, 1),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from(102u64),
+            revocation_time: rcgen::date_time_ymd(2026, 1, 1),
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer)
+    .unwrap();
+    let crl_add = |file: &std::path::Path| {
+        Command::new(ZDNS)
+            .args(["ct", "crl", "add"])
+            .arg(file)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let bad = tmp.path().join("bad.crl");
+    std::fs::write(&bad, "not a CRL").unwrap();
+    let out = crl_add(&bad);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CRL"));
+    let file = tmp.path().join("ca.crl");
+    std::fs::write(&file, crl.der()).unwrap();
+    let out = crl_add(&file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("1 new CRL(s)"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(&leaves[1]) != "revoked" {
+        assert!(Instant::now() < deadline, "the CRL was not picked up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status(&leaves[0]), "logged");
 }

@@ -618,4 +618,30 @@ fn ct_roots_added_by_the_cli_are_used_without_a_restart() {
     assert!(sct.contains("\"sct_version\":0"), "{sct}");
     let (_, sth) = http_request(server.http, "GET", "/ct/v1/get-sth").unwrap();
     assert!(sth.contains("\"tree_size\":1"), "{sth}");
+    // The log's state in the node's metrics.
+    let (status, metrics) = http_request(server.http, "GET", "/metrics").unwrap();
+    assert_eq!(status, 200);
+    for line in [
+        "# TYPE zdns_ct_tree_size gauge",
+        "zdns_ct_tree_size 1",
+        "zdns_ct_pending_submissions 0",
+        "# TYPE zdns_ct_sequencing_seconds gauge",
+        "zdns_ct_monitor_watches 0",
+        "zdns_ct_monitor_undelivered 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
+    for q in ["0.5", "0.99", "1"] {
+        let prefix = format!("zdns_ct_sequencing_seconds{{quantile=\"{q}\"}} ");
+        let value: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("{prefix} not in\n{metrics}"))
+            .parse()
+            .unwrap();
+        assert!(value > 0.0 && value < 60.0, "{prefix}{value}");
+    }
 }

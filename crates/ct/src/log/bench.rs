@@ -9,6 +9,9 @@ use super::*;
 /// How many recent sequencing times are kept.
 pub(super) const COMMIT_TIMES: usize = 4096;
 
+/// How often pre-filling looks for room in the pool.
+const PREFILL_POLL: Duration = Duration::from_millis(5);
+
 impl Shared {
     pub(super) fn record_commit(&self, took: Duration) {
         if let Ok(mut times) = self.commit_times.lock() {
@@ -44,8 +47,9 @@ impl Log {
     }
 
     /// For benchmarks: appends `count` synthetic entries (numbered from `first`)
-    /// through the pool and the sequencer, filling the pool as fast as it drains, and
-    /// returns once they are all published.
+    /// through the pool and the sequencer, filling the pool as fast as it drains and
+    /// waking the sequencer as soon as the pool is full (rather than at the end of the
+    /// period), and returns once they are all published.
     pub async fn prefill_synthetic(&self, first: u64, count: u64) -> Result<(), LogError> {
         let target = self.head().sth.size + count;
         let now = now_ms() / 1000;
@@ -66,10 +70,12 @@ impl Log {
                     next += 1;
                 }
             }
-            tokio::time::sleep(self.shared.config.period / 4).await;
+            self.shared.kick.notify_one();
+            tokio::time::sleep(PREFILL_POLL).await;
         }
         while self.head().sth.size < target {
-            tokio::time::sleep(self.shared.config.period / 4).await;
+            self.shared.kick.notify_one();
+            tokio::time::sleep(PREFILL_POLL).await;
         }
         Ok(())
     }

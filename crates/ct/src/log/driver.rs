@@ -210,14 +210,24 @@ pub(super) async fn run(
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let kicked = async {
+            match weak.upgrade() {
+                Some(shared) => shared.kick.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tick.tick() => {}
+            _ = kicked => {}
             _ = stop.notified() => return,
         }
         let Some(shared) = weak.upgrade() else {
             return;
         };
         let _ = shared.reload_roots();
+        if let Err(e) = shared.reload_crls() {
+            tracing::warn!(error = %e, "CRLs not reloaded");
+        }
         let mut current = match state.take() {
             Some(s) => s,
             None => match recover(&shared).await {

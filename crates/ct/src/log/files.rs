@@ -108,6 +108,45 @@ pub fn add_roots_file(data_dir: &Path, pem: &str) -> Result<usize, LogError> {
     Ok(added)
 }
 
+pub(super) fn load_crls(path: &Path) -> Result<Crls, LogError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Crls::from_pem(&text).map_err(LogError::Crl),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Crls::new()),
+        Err(e) => Err(LogError::Io(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Adds CRLs (PEM `X509 CRL` blocks, or one DER CRL) to a log's `crls.pem` durably (what
+/// `zdns ct crl add` does); a running log picks them up within a sequencing period.
+/// Returns how many were new.
+pub fn add_crls_file(data_dir: &Path, data: &[u8]) -> Result<usize, LogError> {
+    let path = data_dir.join(CRLS_FILE);
+    let mut crls = load_crls(&path)?;
+    // A DER CertificateList starts with a SEQUENCE tag; PEM is text.
+    let added = if data.first() == Some(&0x30) {
+        usize::from(crls.add(crate::crl::Crl::parse(data.to_vec()).map_err(LogError::Crl)?))
+    } else {
+        let text = std::str::from_utf8(data)
+            .map_err(|_| LogError::Crl(CrlError("neither DER nor PEM".into())))?;
+        if !text.contains("-----BEGIN X509 CRL-----") {
+            return Err(LogError::Crl(CrlError("no X509 CRL block".into())));
+        }
+        crls.add_pem(text).map_err(LogError::Crl)?
+    };
+    if added == 0 {
+        return Ok(0);
+    }
+    let mut text = String::new();
+    for crl in crls.iter() {
+        text.push_str(
+            &pem_rfc7468::encode_string("X509 CRL", pem_rfc7468::LineEnding::LF, crl.der())
+                .map_err(|e| LogError::Io(e.to_string()))?,
+        );
+    }
+    write_durably(&path, text.as_bytes())?;
+    Ok(added)
+}
+
 /// Writes a local file: temporary file, fsync, rename, fsync the directory.
 pub(super) fn write_durably(path: &Path, data: &[u8]) -> Result<(), LogError> {
     let dir = path

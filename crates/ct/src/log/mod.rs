@@ -21,6 +21,7 @@ use crate::cert::CertError;
 use crate::chain::{ChainError, ChainKind, Roots, validate};
 use crate::checkpoint::note::NoteError;
 use crate::checkpoint::rfc6962::SignedTreeHead;
+use crate::crl::{CrlError, Crls};
 use crate::keys::LogKey;
 use crate::merkle::{Hash, empty_root};
 use crate::sct::Sct;
@@ -42,8 +43,8 @@ mod witnessing;
 
 pub use driver::LocalSequencer;
 use driver::{PoolState, run};
-use files::{Index, load_key, load_roots, lock_dir};
-pub use files::{add_roots_file, public_key};
+use files::{Index, load_crls, load_key, load_roots, lock_dir};
+pub use files::{add_crls_file, add_roots_file, public_key};
 use recover::recover;
 use tiles::read_data_tile;
 pub use witnessing::{WitnessEndpoint, WitnessSet};
@@ -58,6 +59,8 @@ pub const CHECKPOINT_KEY: &str = "checkpoint";
 pub const KEY_FILE: &str = "log.key";
 /// The trusted roots (PEM) in the data directory.
 pub const ROOTS_FILE: &str = "roots.pem";
+/// The certificate revocation lists (PEM) in the data directory.
+pub const CRLS_FILE: &str = "crls.pem";
 /// The deduplication index in the data directory.
 pub const INDEX_FILE: &str = "dedup.idx";
 /// The file locked by the process running the log, in the data directory.
@@ -119,6 +122,8 @@ pub enum LogError {
     Key(String),
     /// The roots file is malformed.
     Roots(ChainError),
+    /// The CRL file, or a CRL being added, is malformed.
+    Crl(CrlError),
     /// Storage failed.
     Storage(StorageError),
     /// Storage holds something inconsistent.
@@ -132,6 +137,7 @@ impl fmt::Display for LogError {
         match self {
             LogError::Key(why) => write!(f, "log key: {why}"),
             LogError::Roots(e) => write!(f, "roots: {e}"),
+            LogError::Crl(e) => write!(f, "{e}"),
             LogError::Storage(e) => write!(f, "{e}"),
             LogError::Corrupt(why) => write!(f, "log storage is inconsistent: {why}"),
             LogError::Io(why) => write!(f, "{why}"),
@@ -250,10 +256,14 @@ struct Shared {
     storage: Arc<dyn Storage>,
     roots: RwLock<Arc<Roots>>,
     roots_stamp: Mutex<Option<SystemTime>>,
+    crls: RwLock<Arc<Crls>>,
+    crls_stamp: Mutex<Option<SystemTime>>,
     pool: Mutex<PoolState>,
     index: Mutex<Index>,
     head: RwLock<Arc<Head>>,
     tiles: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
+    /// Wakes the sequencer before its period is over (benchmark pre-filling).
+    kick: tokio::sync::Notify,
     /// How long recent sequencing periods took to commit.
     commit_times: Mutex<std::collections::VecDeque<Duration>>,
     /// The size each configured witness last cosigned, when known.
@@ -293,6 +303,27 @@ impl Shared {
         *self.roots.write().map_err(poisoned)? = Arc::new(roots);
         *last = stamp;
         Ok(())
+    }
+
+    /// Reloads `crls.pem` if it changed since it was last read.
+    fn reload_crls(&self) -> Result<(), LogError> {
+        let path = self.config.data_dir.join(CRLS_FILE);
+        let stamp = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let mut last = self.crls_stamp.lock().map_err(poisoned)?;
+        if *last == stamp {
+            return Ok(());
+        }
+        let crls = load_crls(&path)?;
+        *self.crls.write().map_err(poisoned)? = Arc::new(crls);
+        *last = stamp;
+        Ok(())
+    }
+
+    fn crls(&self) -> Arc<Crls> {
+        self.crls
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
     }
 }
 
@@ -337,6 +368,11 @@ impl Log {
             .and_then(|m| m.modified())
             .ok();
         let roots = load_roots(&roots_path)?;
+        let crls_path = config.data_dir.join(CRLS_FILE);
+        let crls_stamp = std::fs::metadata(&crls_path)
+            .and_then(|m| m.modified())
+            .ok();
+        let crls = load_crls(&crls_path)?;
         let index = Index::load(config.data_dir.join(INDEX_FILE))?;
         let placeholder = SignedTreeHead::sign(&key, 0, 0, empty_root());
         let pool_size = config.pool_size;
@@ -346,6 +382,8 @@ impl Log {
             storage,
             roots: RwLock::new(Arc::new(roots)),
             roots_stamp: Mutex::new(roots_stamp),
+            crls: RwLock::new(Arc::new(crls)),
+            crls_stamp: Mutex::new(crls_stamp),
             pool: Mutex::new(PoolState {
                 pool: Pool::new(pool_size),
                 inflight: HashMap::new(),
@@ -358,6 +396,7 @@ impl Log {
             tiles: Mutex::new(HashMap::new()),
             witness_sizes: Mutex::new(Vec::new()),
             commit_times: Mutex::new(std::collections::VecDeque::new()),
+            kick: tokio::sync::Notify::new(),
             _lock: lock,
         });
         let state = recover(&shared).await?;
@@ -432,6 +471,15 @@ impl Log {
         self.sequencer.head()
     }
 
+    /// How many distinct submissions wait in the pool or are being committed.
+    pub fn pending(&self) -> usize {
+        self.shared
+            .pool
+            .lock()
+            .map(|p| p.pool.len() + p.inflight.len())
+            .unwrap_or(0)
+    }
+
     /// The leaf index of a leaf hash, if logged.
     pub fn index_of(&self, leaf_hash: &Hash) -> Option<u64> {
         self.shared
@@ -478,6 +526,29 @@ impl Log {
             LeafStatus::Logged { leaf_index, .. } => Some(leaf_index),
             _ => None,
         }
+    }
+
+    /// Whether the entry at `leaf_index` is revoked by one of the log's CRLs (see
+    /// [`crate::crl`]). An entry not yet in the published tree is not checked (`false`).
+    pub async fn revoked(&self, leaf_index: u64) -> Result<bool, ReadError> {
+        let crls = self.shared.crls();
+        if crls.is_empty() || leaf_index >= self.head().sth.size {
+            return Ok(false);
+        }
+        let Some((leaf, chain)) = self.entries(leaf_index, leaf_index).await?.pop() else {
+            return Ok(false);
+        };
+        let cert = match (&leaf.entry.entry, &leaf.pre_certificate) {
+            (_, Some(precert)) => precert.as_slice(),
+            (crate::entry::SignedEntry::X509(der), None) => der.as_slice(),
+            (crate::entry::SignedEntry::Precert(_), None) => {
+                return Err(ReadError::Internal(format!(
+                    "entry {leaf_index} is a precertificate without its pre_certificate"
+                )));
+            }
+        };
+        crls.is_revoked(cert, &chain)
+            .map_err(|e| ReadError::Internal(format!("entry {leaf_index}: {e}")))
     }
 
     /// A static-ct-api object by path: `checkpoint`, `tile/...`, `issuer/<hex>`.

@@ -13,6 +13,9 @@ pub enum CtCommand {
     /// The log's trusted roots.
     #[command(subcommand)]
     Roots(RootsCommand),
+    /// Certificate revocation lists, for the API's `revoked` certificate status.
+    #[command(subcommand)]
+    Crl(CrlCommand),
     /// Print the log's verifier key (vkey), to configure witnesses with.
     Vkey(VkeyArgs),
     /// Run a C2SP tlog-witness: `POST http://LISTEN/witness/add-checkpoint`.
@@ -90,10 +93,30 @@ pub struct AddArgs {
     pub data_dir: PathBuf,
 }
 
+/// `zdns ct crl …`.
+#[derive(Subcommand)]
+pub enum CrlCommand {
+    /// Add a CA's certificate revocation list (PEM or DER): logged certificates it lists,
+    /// and that CA issued, get the status `revoked` at `/api/v1/ct/certificates/…`. A
+    /// running log picks it up within one sequencing period.
+    Add(CrlAddArgs),
+}
+
+/// Arguments of `zdns ct crl add`.
+#[derive(Args)]
+pub struct CrlAddArgs {
+    /// A CRL: PEM (one or more X509 CRL blocks) or DER.
+    pub file: PathBuf,
+    /// The node's data directory (the log lives in its `ct/` subdirectory).
+    #[arg(long, default_value = "zdns-data")]
+    pub data_dir: PathBuf,
+}
+
 /// Runs a `zdns ct` subcommand.
 pub fn run(cmd: CtCommand) -> ExitCode {
     match cmd {
         CtCommand::Roots(RootsCommand::Add(args)) => roots_add(&args),
+        CtCommand::Crl(CrlCommand::Add(args)) => crl_add(&args),
         CtCommand::Vkey(args) => vkey(&args),
         CtCommand::Witness(args) => witness(args),
         CtCommand::Watch(args) => watch(args),
@@ -259,6 +282,34 @@ fn roots_add(args: &AddArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("zdns ct roots add: {}: {e}", args.file.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn crl_add(args: &CrlAddArgs) -> ExitCode {
+    let data = match std::fs::read(&args.file) {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("zdns ct crl add: cannot read {}: {e}", args.file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let dir = args.data_dir.join("ct");
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("zdns ct crl add: cannot create {}: {e}", dir.display());
+        return ExitCode::FAILURE;
+    }
+    match zdns_ct::log::add_crls_file(&dir, &data) {
+        Ok(added) => {
+            println!(
+                "{added} new CRL(s) added to {}",
+                dir.join(zdns_ct::log::CRLS_FILE).display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("zdns ct crl add: {}: {e}", args.file.display());
             ExitCode::FAILURE
         }
     }

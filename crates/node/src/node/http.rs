@@ -25,12 +25,16 @@ struct AppState {
 pub async fn serve(
     listener: TcpListener,
     node: Arc<Node>,
-    ct: Option<Router>,
+    ct: Option<super::ct::CtServices>,
 ) -> std::io::Result<()> {
     let mut registry = node.metrics.registry();
     if let Some(recursor) = &node.recursor {
         recursor.register_metrics(&mut registry);
     }
+    let ct = ct.map(|ct| {
+        registry.register_collector(Box::new(ct.metrics));
+        ct.router
+    });
     let registry = Arc::new(registry);
     let mut app = Router::new()
         .route("/metrics", get(metrics))
