@@ -21,11 +21,12 @@ use lib_dns::message::{Edns, EdnsOption};
 use lib_dns::rdata::{Dnskey, Ds, Rrsig};
 use lib_dns::zone::Zone;
 use lib_dns::{Class, Message, Name, RData, Rcode, Record, Rtype};
+use std::time::Duration;
 use zdns_dnssec::ds::{DIGEST_SHA256, ds};
 use zdns_dnssec::key::{FLAGS_KSK, FLAGS_ZSK, SignAlgorithm, SigningKey};
 use zdns_dnssec::sign::{Denial, Nsec3Options, SignOptions, sign_zone};
 use zdns_resolver::validator::{Security, TrustAnchor, ValidationConfig};
-use zdns_resolver::{Answer, Resolver, ResolverConfig};
+use zdns_resolver::{Answer, Resolver, ResolverConfig, Step};
 
 /// How a hierarchy is to be broken.
 #[derive(Default, Clone, Copy)]
@@ -425,6 +426,63 @@ fn tampered_rrset_missing_nsec_expired_and_wrong_ds_are_bogus() {
     let r = validating(wrong, Vec::new());
     let answer = net.resolve(&r, "www.example.other.", Rtype::A, T0);
     assert_eq!(verdict(&answer), (Security::Bogus, Some(9)));
+}
+
+/// Resolves (`qname`, `qtype`) with the clock moving `step` seconds per exchange.
+fn resolve_slowly(net: &mut Net, r: &Resolver, qname: &str, qtype: Rtype, step: u64) -> Answer {
+    let mut now = T0;
+    let mut resolution = r.resolve(name(qname), qtype);
+    let mut next = resolution.start(r, now);
+    for _ in 0..1000 {
+        next = match next {
+            Step::Done(answer) => return answer,
+            Step::Wait => panic!("the harness never sends stray replies"),
+            Step::Send(t) => {
+                now += step;
+                match net.exchange(&t, now) {
+                    Some(reply) => resolution.on_reply(r, &reply, Duration::from_millis(2), now),
+                    None => resolution.on_timeout(r, now),
+                }
+            }
+        };
+    }
+    panic!("resolution does not end");
+}
+
+#[test]
+fn a_chain_that_cannot_be_built_is_bogus_with_a_bogus_ede() {
+    // test.'s servers hand out example.test.'s DS with TTL 0 and every exchange takes
+    // two seconds: the DS has expired again by the time the zone's DNSKEY RRset comes
+    // back, so the chain never closes and the fetch limit ends it. The anchor says the
+    // zone must be signed, so it is Bogus, with DNSSEC Bogus (6) rather than DNSSEC
+    // Indeterminate (5): RFC 4035 §4.3, RFC 8914 §4.6-4.7.
+    let (mut net, root_ds) = signed_net(Variant::default());
+    let r = validating(root_ds, Vec::new());
+    net.tamper.insert(
+        addr(2),
+        Box::new(|_q, reply| {
+            let mut m = Message::parse(&reply).unwrap();
+            for r in m.answers.iter_mut().chain(m.authority.iter_mut()) {
+                if r.rtype() == Rtype::DS {
+                    r.ttl = 0;
+                }
+            }
+            m.to_wire(65535).unwrap()
+        }),
+    );
+    let answer = resolve_slowly(&mut net, &r, "www.example.test.", Rtype::A, 2);
+    assert_eq!(verdict(&answer), (Security::Bogus, Some(6)));
+    let text = answer.extended_error.as_ref().map(|e| e.text.as_str());
+    assert!(text.is_some_and(|t| t.contains("fetch limit")), "{text:?}");
+    let dnskeys = net
+        .questions()
+        .iter()
+        .filter(|q| q.1 == "example.test." && q.2 == Rtype::DNSKEY)
+        .count();
+    assert!(dnskeys >= 2, "{:?}", net.questions());
+    let wire = respond(&answer, "www.example.test.", Rtype::A, true, false);
+    assert_eq!(wire.rcode, Rcode::SERVFAIL);
+    assert_eq!(ede(&wire), vec![6]);
 }
 
 #[test]
