@@ -4,7 +4,8 @@
 //! Bogus answers with their Extended DNS Errors (every single-byte corruption of a
 //! signature, a tampered RRset, a missing NSEC, expired signatures, a wrong DS), the
 //! AD, CD and DO bits on the wire, negative trust anchors, serve-stale of validated
-//! data only, and the cost of a warm chain of trust.
+//! data only, aggressive negative caching with NSEC and NSEC3 (never opt-out NXDOMAIN),
+//! a chain of trust that cannot be built, and the cost of a warm chain of trust.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -35,6 +36,8 @@ struct Variant {
     example_expired: bool,
     /// `test.` publishes a DS for `example.test.` that matches none of its keys.
     wrong_ds: bool,
+    /// `test.` signed with NSEC3 opt-out (no NSEC3 for `glueless.test.`).
+    test_opt_out: bool,
 }
 
 /// A KSK and a ZSK (ECDSA P-256).
@@ -117,7 +120,10 @@ fn build(v: Variant, k: &Keyring, at: u64) -> Net {
         at,
         expired,
     );
-    let nsec3 = Denial::Nsec3(Nsec3Options::default());
+    let nsec3 = Denial::Nsec3(Nsec3Options {
+        opt_out: v.test_opt_out,
+        ..Nsec3Options::default()
+    });
     let test_text = format!(
         "{TEST}{}",
         ds_line("example.test.", &k.example[0].dnskey(), v.wrong_ds)
@@ -573,6 +579,126 @@ fn validated_nsec_chains_answer_later_denials_without_asking() {
     net.sent.clear();
     net.resolve(&r, "mr.example.test.", Rtype::A, T0 + 101);
     assert!(!net.sent.is_empty());
+}
+
+/// NXDOMAIN names of `test.` (NSEC3) whose proofs between them hold the zone's whole
+/// NSEC3 chain (four records: the apex, ns, example, glueless), and names asked after.
+const NSEC3_LEARN: [&str; 8] = [
+    "nothing.test.",
+    "a.test.",
+    "b.test.",
+    "c.test.",
+    "d.test.",
+    "e.test.",
+    "f.test.",
+    "g.test.",
+];
+const NSEC3_PROBE: [&str; 6] = [
+    "zz.test.",
+    "y.test.",
+    "x.test.",
+    "deep.below.w.test.",
+    "v.test.",
+    "mq.test.",
+];
+
+#[test]
+fn validated_nsec3_chains_answer_later_denials_without_asking() {
+    let (mut net, root_ds) = signed_net(Variant::default());
+    let r = validating(root_ds, Vec::new());
+    for qname in NSEC3_LEARN {
+        let answer = net.resolve(&r, qname, Rtype::A, T0);
+        assert_eq!(
+            (answer.rcode, answer.security),
+            (Rcode::NXDOMAIN, Security::Secure),
+            "{qname}"
+        );
+    }
+    // RFC 8198 §4, RFC 5155 §8.4: a closest encloser proof from cached NSEC3 records
+    // (test.'s own, the one covering the next closer name, the one covering *.test.).
+    net.sent.clear();
+    for qname in NSEC3_PROBE {
+        let answer = net.resolve(&r, qname, Rtype::AAAA, T0 + 1);
+        assert!(net.sent.is_empty(), "{qname}: {:?}", net.questions());
+        assert_eq!(
+            (answer.rcode, answer.security),
+            (Rcode::NXDOMAIN, Security::Secure),
+            "{qname}"
+        );
+        let wire = respond(&answer, qname, Rtype::AAAA, true, false);
+        assert!(wire.flags.ad, "{qname}");
+        assert!(wire.authority.iter().any(|r| r.rtype() == Rtype::SOA));
+        let nsec3s = wire
+            .authority
+            .iter()
+            .filter(|r| r.rtype() == Rtype::NSEC3)
+            .count();
+        assert!((2..=3).contains(&nsec3s), "{qname}: {nsec3s} NSEC3");
+    }
+    // NODATA from the NSEC3 matching a name (RFC 5155 §8.5).
+    net.resolve(&r, "ns.test.", Rtype::TXT, T0);
+    net.sent.clear();
+    let answer = net.resolve(&r, "ns.test.", Rtype::SRV, T0 + 1);
+    assert!(net.sent.is_empty(), "{:?}", net.questions());
+    assert_eq!(answer.rcode, Rcode::NOERROR);
+    assert!(answer.answers.is_empty());
+    assert_eq!(answer.security, Security::Secure);
+    // A name that exists is not denied: ns.test. has A.
+    let answer = net.resolve(&r, "ns.test.", Rtype::A, T0 + 1);
+    assert_eq!(answer.answers.len(), 1);
+    // Below a delegation the parent's NSEC3 proves nothing: a signed child and an
+    // unsigned one are asked.
+    for qname in ["new.example.test.", "new.glueless.test."] {
+        net.sent.clear();
+        net.resolve(&r, qname, Rtype::A, T0 + 1);
+        assert!(!net.sent.is_empty(), "{qname}");
+    }
+    // The records live as long as a negative answer may; a flush forgets them.
+    net.sent.clear();
+    net.resolve(&r, "u.test.", Rtype::A, T0 + 100);
+    assert!(!net.sent.is_empty());
+    let v = r.validator().unwrap();
+    assert!(v.flush_denials(None) >= 1);
+    net.sent.clear();
+    net.resolve(&r, "t.test.", Rtype::A, T0 + 101);
+    assert!(!net.sent.is_empty());
+}
+
+#[test]
+fn opt_out_nsec3_never_synthesises_nxdomain() {
+    let (mut net, root_ds) = signed_net(Variant {
+        test_opt_out: true,
+        ..Variant::default()
+    });
+    let r = validating(root_ds, Vec::new());
+    for qname in NSEC3_LEARN {
+        let answer = net.resolve(&r, qname, Rtype::A, T0);
+        assert_eq!(answer.rcode, Rcode::NXDOMAIN, "{qname}");
+    }
+    // Every NSEC3 of the zone has the opt-out flag: a span may hold an unsigned
+    // delegation (glueless.test. has no NSEC3 of its own), so each name is asked.
+    for qname in NSEC3_PROBE {
+        net.sent.clear();
+        let answer = net.resolve(&r, qname, Rtype::AAAA, T0 + 1);
+        assert!(
+            !net.sent.is_empty(),
+            "{qname} was made up from opt-out NSEC3"
+        );
+        assert_eq!(answer.rcode, Rcode::NXDOMAIN, "{qname}");
+    }
+    // A matching NSEC3 still proves NODATA, opt-out or not: the records were kept.
+    net.resolve(&r, "ns.test.", Rtype::TXT, T0);
+    net.sent.clear();
+    let answer = net.resolve(&r, "ns.test.", Rtype::SRV, T0 + 1);
+    assert!(net.sent.is_empty(), "{:?}", net.questions());
+    assert_eq!(
+        (answer.rcode, answer.security),
+        (Rcode::NOERROR, Security::Secure)
+    );
+    // And the unsigned delegation in the opt-out span is still reached.
+    let answer = net.resolve(&r, "host.glueless.test.", Rtype::A, T0 + 1);
+    assert_eq!(answer.rcode, Rcode::NOERROR);
+    assert_eq!(answer.security, Security::Insecure);
 }
 
 #[test]
