@@ -130,18 +130,18 @@ impl Chain {
     }
 }
 
-/// A denial synthesised from cached NSEC records.
+/// A denial synthesised from cached NSEC or NSEC3 records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Synthesised {
     /// NXDOMAIN or NOERROR (NODATA).
     pub rcode: Rcode,
     /// The zone's SOA, its TTL counted down.
     pub soa: Record,
-    /// The NSEC records and the RRSIGs of the SOA and NSECs.
+    /// The NSEC or NSEC3 records and the RRSIGs of the SOA and of those records.
     pub proof: Vec<Record>,
 }
 
-/// Validated NSEC chains by zone.
+/// Validated NSEC and NSEC3 chains by zone.
 #[derive(Debug, Default)]
 pub(super) struct NsecCache {
     zones: Mutex<HashMap<Name, Chain>>,
