@@ -765,10 +765,14 @@ impl Iteration {
                 }
             };
             if times > MAX_FETCHES_OF_ONE {
+                // A fetch is only asked for below a trust anchor, so the anchor says the
+                // data must be signed and the chain of trust is missing data: Bogus (RFC
+                // 4035 §4.3; Indeterminate is for names without an anchor, RFC 4033 §5),
+                // and the Extended DNS Error agrees (RFC 8914 §4.7, DNSSEC Bogus).
                 let failure = Failure {
                     security: Security::Bogus,
-                    ede: Ede::DnssecIndeterminate,
-                    reason: "the chain of trust could not be built",
+                    ede: Ede::DnssecBogus,
+                    reason: "the chain of trust could not be built within the fetch limit",
                 };
                 return self.conclude(r, Verdict::from(failure), now);
             }

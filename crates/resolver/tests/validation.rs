@@ -4,7 +4,8 @@
 //! Bogus answers with their Extended DNS Errors (every single-byte corruption of a
 //! signature, a tampered RRset, a missing NSEC, expired signatures, a wrong DS), the
 //! AD, CD and DO bits on the wire, negative trust anchors, serve-stale of validated
-//! data only, and the cost of a warm chain of trust.
+//! data only, aggressive negative caching with NSEC and NSEC3 (never opt-out NXDOMAIN),
+//! a chain of trust that cannot be built, and the cost of a warm chain of trust.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,11 +22,12 @@ use lib_dns::message::{Edns, EdnsOption};
 use lib_dns::rdata::{Dnskey, Ds, Rrsig};
 use lib_dns::zone::Zone;
 use lib_dns::{Class, Message, Name, RData, Rcode, Record, Rtype};
+use std::time::Duration;
 use zdns_dnssec::ds::{DIGEST_SHA256, ds};
 use zdns_dnssec::key::{FLAGS_KSK, FLAGS_ZSK, SignAlgorithm, SigningKey};
 use zdns_dnssec::sign::{Denial, Nsec3Options, SignOptions, sign_zone};
 use zdns_resolver::validator::{Security, TrustAnchor, ValidationConfig};
-use zdns_resolver::{Answer, Resolver, ResolverConfig};
+use zdns_resolver::{Answer, Resolver, ResolverConfig, Step};
 
 /// How a hierarchy is to be broken.
 #[derive(Default, Clone, Copy)]
@@ -34,6 +36,8 @@ struct Variant {
     example_expired: bool,
     /// `test.` publishes a DS for `example.test.` that matches none of its keys.
     wrong_ds: bool,
+    /// `test.` signed with NSEC3 opt-out (no NSEC3 for `glueless.test.`).
+    test_opt_out: bool,
 }
 
 /// A KSK and a ZSK (ECDSA P-256).
@@ -116,7 +120,10 @@ fn build(v: Variant, k: &Keyring, at: u64) -> Net {
         at,
         expired,
     );
-    let nsec3 = Denial::Nsec3(Nsec3Options::default());
+    let nsec3 = Denial::Nsec3(Nsec3Options {
+        opt_out: v.test_opt_out,
+        ..Nsec3Options::default()
+    });
     let test_text = format!(
         "{TEST}{}",
         ds_line("example.test.", &k.example[0].dnskey(), v.wrong_ds)
@@ -427,6 +434,63 @@ fn tampered_rrset_missing_nsec_expired_and_wrong_ds_are_bogus() {
     assert_eq!(verdict(&answer), (Security::Bogus, Some(9)));
 }
 
+/// Resolves (`qname`, `qtype`) with the clock moving `step` seconds per exchange.
+fn resolve_slowly(net: &mut Net, r: &Resolver, qname: &str, qtype: Rtype, step: u64) -> Answer {
+    let mut now = T0;
+    let mut resolution = r.resolve(name(qname), qtype);
+    let mut next = resolution.start(r, now);
+    for _ in 0..1000 {
+        next = match next {
+            Step::Done(answer) => return answer,
+            Step::Wait => panic!("the harness never sends stray replies"),
+            Step::Send(t) => {
+                now += step;
+                match net.exchange(&t, now) {
+                    Some(reply) => resolution.on_reply(r, &reply, Duration::from_millis(2), now),
+                    None => resolution.on_timeout(r, now),
+                }
+            }
+        };
+    }
+    panic!("resolution does not end");
+}
+
+#[test]
+fn a_chain_that_cannot_be_built_is_bogus_with_a_bogus_ede() {
+    // test.'s servers hand out example.test.'s DS with TTL 0 and every exchange takes
+    // two seconds: the DS has expired again by the time the zone's DNSKEY RRset comes
+    // back, so the chain never closes and the fetch limit ends it. The anchor says the
+    // zone must be signed, so it is Bogus, with DNSSEC Bogus (6) rather than DNSSEC
+    // Indeterminate (5): RFC 4035 §4.3, RFC 8914 §4.6-4.7.
+    let (mut net, root_ds) = signed_net(Variant::default());
+    let r = validating(root_ds, Vec::new());
+    net.tamper.insert(
+        addr(2),
+        Box::new(|_q, reply| {
+            let mut m = Message::parse(&reply).unwrap();
+            for r in m.answers.iter_mut().chain(m.authority.iter_mut()) {
+                if r.rtype() == Rtype::DS {
+                    r.ttl = 0;
+                }
+            }
+            m.to_wire(65535).unwrap()
+        }),
+    );
+    let answer = resolve_slowly(&mut net, &r, "www.example.test.", Rtype::A, 2);
+    assert_eq!(verdict(&answer), (Security::Bogus, Some(6)));
+    let text = answer.extended_error.as_ref().map(|e| e.text.as_str());
+    assert!(text.is_some_and(|t| t.contains("fetch limit")), "{text:?}");
+    let dnskeys = net
+        .questions()
+        .iter()
+        .filter(|q| q.1 == "example.test." && q.2 == Rtype::DNSKEY)
+        .count();
+    assert!(dnskeys >= 2, "{:?}", net.questions());
+    let wire = respond(&answer, "www.example.test.", Rtype::A, true, false);
+    assert_eq!(wire.rcode, Rcode::SERVFAIL);
+    assert_eq!(ede(&wire), vec![6]);
+}
+
 #[test]
 fn negative_trust_anchors_turn_validation_off_below_them() {
     let (mut net, root_ds) = signed_net(Variant {
@@ -515,6 +579,126 @@ fn validated_nsec_chains_answer_later_denials_without_asking() {
     net.sent.clear();
     net.resolve(&r, "mr.example.test.", Rtype::A, T0 + 101);
     assert!(!net.sent.is_empty());
+}
+
+/// NXDOMAIN names of `test.` (NSEC3) whose proofs between them hold the zone's whole
+/// NSEC3 chain (four records: the apex, ns, example, glueless), and names asked after.
+const NSEC3_LEARN: [&str; 8] = [
+    "nothing.test.",
+    "a.test.",
+    "b.test.",
+    "c.test.",
+    "d.test.",
+    "e.test.",
+    "f.test.",
+    "g.test.",
+];
+const NSEC3_PROBE: [&str; 6] = [
+    "zz.test.",
+    "y.test.",
+    "x.test.",
+    "deep.below.w.test.",
+    "v.test.",
+    "mq.test.",
+];
+
+#[test]
+fn validated_nsec3_chains_answer_later_denials_without_asking() {
+    let (mut net, root_ds) = signed_net(Variant::default());
+    let r = validating(root_ds, Vec::new());
+    for qname in NSEC3_LEARN {
+        let answer = net.resolve(&r, qname, Rtype::A, T0);
+        assert_eq!(
+            (answer.rcode, answer.security),
+            (Rcode::NXDOMAIN, Security::Secure),
+            "{qname}"
+        );
+    }
+    // RFC 8198 §4, RFC 5155 §8.4: a closest encloser proof from cached NSEC3 records
+    // (test.'s own, the one covering the next closer name, the one covering *.test.).
+    net.sent.clear();
+    for qname in NSEC3_PROBE {
+        let answer = net.resolve(&r, qname, Rtype::AAAA, T0 + 1);
+        assert!(net.sent.is_empty(), "{qname}: {:?}", net.questions());
+        assert_eq!(
+            (answer.rcode, answer.security),
+            (Rcode::NXDOMAIN, Security::Secure),
+            "{qname}"
+        );
+        let wire = respond(&answer, qname, Rtype::AAAA, true, false);
+        assert!(wire.flags.ad, "{qname}");
+        assert!(wire.authority.iter().any(|r| r.rtype() == Rtype::SOA));
+        let nsec3s = wire
+            .authority
+            .iter()
+            .filter(|r| r.rtype() == Rtype::NSEC3)
+            .count();
+        assert!((2..=3).contains(&nsec3s), "{qname}: {nsec3s} NSEC3");
+    }
+    // NODATA from the NSEC3 matching a name (RFC 5155 §8.5).
+    net.resolve(&r, "ns.test.", Rtype::TXT, T0);
+    net.sent.clear();
+    let answer = net.resolve(&r, "ns.test.", Rtype::SRV, T0 + 1);
+    assert!(net.sent.is_empty(), "{:?}", net.questions());
+    assert_eq!(answer.rcode, Rcode::NOERROR);
+    assert!(answer.answers.is_empty());
+    assert_eq!(answer.security, Security::Secure);
+    // A name that exists is not denied: ns.test. has A.
+    let answer = net.resolve(&r, "ns.test.", Rtype::A, T0 + 1);
+    assert_eq!(answer.answers.len(), 1);
+    // Below a delegation the parent's NSEC3 proves nothing: a signed child and an
+    // unsigned one are asked.
+    for qname in ["new.example.test.", "new.glueless.test."] {
+        net.sent.clear();
+        net.resolve(&r, qname, Rtype::A, T0 + 1);
+        assert!(!net.sent.is_empty(), "{qname}");
+    }
+    // The records live as long as a negative answer may; a flush forgets them.
+    net.sent.clear();
+    net.resolve(&r, "u.test.", Rtype::A, T0 + 100);
+    assert!(!net.sent.is_empty());
+    let v = r.validator().unwrap();
+    assert!(v.flush_denials(None) >= 1);
+    net.sent.clear();
+    net.resolve(&r, "t.test.", Rtype::A, T0 + 101);
+    assert!(!net.sent.is_empty());
+}
+
+#[test]
+fn opt_out_nsec3_never_synthesises_nxdomain() {
+    let (mut net, root_ds) = signed_net(Variant {
+        test_opt_out: true,
+        ..Variant::default()
+    });
+    let r = validating(root_ds, Vec::new());
+    for qname in NSEC3_LEARN {
+        let answer = net.resolve(&r, qname, Rtype::A, T0);
+        assert_eq!(answer.rcode, Rcode::NXDOMAIN, "{qname}");
+    }
+    // Every NSEC3 of the zone has the opt-out flag: a span may hold an unsigned
+    // delegation (glueless.test. has no NSEC3 of its own), so each name is asked.
+    for qname in NSEC3_PROBE {
+        net.sent.clear();
+        let answer = net.resolve(&r, qname, Rtype::AAAA, T0 + 1);
+        assert!(
+            !net.sent.is_empty(),
+            "{qname} was made up from opt-out NSEC3"
+        );
+        assert_eq!(answer.rcode, Rcode::NXDOMAIN, "{qname}");
+    }
+    // A matching NSEC3 still proves NODATA, opt-out or not: the records were kept.
+    net.resolve(&r, "ns.test.", Rtype::TXT, T0);
+    net.sent.clear();
+    let answer = net.resolve(&r, "ns.test.", Rtype::SRV, T0 + 1);
+    assert!(net.sent.is_empty(), "{:?}", net.questions());
+    assert_eq!(
+        (answer.rcode, answer.security),
+        (Rcode::NOERROR, Security::Secure)
+    );
+    // And the unsigned delegation in the opt-out span is still reached.
+    let answer = net.resolve(&r, "host.glueless.test.", Rtype::A, T0 + 1);
+    assert_eq!(answer.rcode, Rcode::NOERROR);
+    assert_eq!(answer.security, Security::Insecure);
 }
 
 #[test]

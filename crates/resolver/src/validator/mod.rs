@@ -213,7 +213,7 @@ pub struct Validator {
     zones: Mutex<HashMap<Name, Entry>>,
     /// Zone cuts learned from signer names, beyond those the cache knows from referrals.
     cuts: Mutex<HashSet<Name>>,
-    /// Validated NSEC chains for aggressive negative answers (RFC 8198).
+    /// Validated NSEC and NSEC3 chains for aggressive negative answers (RFC 8198).
     denials: aggressive::NsecCache,
     /// The RFC 5011 state of each anchored zone.
     managed: Mutex<HashMap<Name, Managed>>,
@@ -419,8 +419,9 @@ impl Validator {
         }
     }
 
-    /// The NXDOMAIN or NODATA for (`qname`, `qtype`) that NSEC records of earlier
-    /// Secure answers already prove (RFC 8198 §5.1), if any: the answer needs no query.
+    /// The NXDOMAIN or NODATA for (`qname`, `qtype`) that NSEC or NSEC3 records of
+    /// earlier Secure answers already prove (RFC 8198 §4, §5.1), if any: the answer
+    /// needs no query.
     pub fn synthesise(&self, qname: &Name, qtype: Rtype, now: u64) -> Option<Synthesised> {
         if self.under_negative_anchor(qname) {
             return None;
@@ -428,13 +429,13 @@ impl Validator {
         self.denials.synthesise(qname, qtype, now)
     }
 
-    /// Keeps the validated NSEC records of a Secure negative answer from `zone` (whose
+    /// Keeps the validated NSEC and NSEC3 records of a Secure negative answer from `zone` (whose
     /// SOA is `soa`) for [`Validator::synthesise`].
     pub fn remember_denial(&self, zone: &Name, soa: &Record, proof: &[Record], now: u64) {
         self.denials.learn(zone, soa, proof, now);
     }
 
-    /// Forgets the NSEC chains of zones at or below `zone`, or all (with the negative
+    /// Forgets the NSEC and NSEC3 chains of zones at or below `zone`, or all (with the negative
     /// cache, seed 003 §12.2 rule 3). Returns how many zones' chains went.
     pub fn flush_denials(&self, zone: Option<&Name>) -> usize {
         self.denials.flush(zone)
