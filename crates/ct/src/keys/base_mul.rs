@@ -3,13 +3,14 @@
 //!
 //! ECDSA signing (FIPS 186-5 §6.4.1) spends most of its time computing `R = k·G` for the
 //! per-signature nonce `k`. The generator is fixed, so a comb table of its multiples is
-//! built once per process: window `i` holds `j·16^i·G` for `j` in 1..=15, affine. `k·G`
-//! is then 64 mixed additions (one per 4-bit digit of `k`, no doublings), each operand
-//! chosen from its window by a full constant-time scan, with the complete addition
-//! formulas of Renes, Costello and Batina (eprint 2015/1060, Algorithm 5 for `a = -3`),
-//! so that neither the digits of `k` nor the identity (a zero digit) change the sequence
-//! of operations. Field arithmetic is fiat-crypto's formally verified Montgomery code
-//! (`fiat_crypto::p256_64`), which is what makes the difference.
+//! built once per process: window `i` holds `j·2^(6i)·G` for `j` in 1..=32, affine. `k`
+//! is recoded into 43 signed 6-bit digits (Booth recoding, as in BoringSSL's
+//! `ec_GFp_nistp_recode_scalar_bits`), so `k·G` is 43 mixed additions and no doublings.
+//! Each operand is read from its window by a full constant-time scan and negated or not
+//! by a constant-time select, and the additions use the complete formulas of Renes,
+//! Costello and Batina (eprint 2015/1060, Algorithm 5 for `a = -3`), so neither the
+//! digits of `k` nor a zero digit change the sequence of operations. Field arithmetic is
+//! fiat-crypto's formally verified Montgomery code (`fiat_crypto::p256_64`).
 //!
 //! Only the affine x-coordinate is returned: that is all ECDSA needs (`r = x(R) mod n`).
 
@@ -18,8 +19,9 @@ use std::sync::LazyLock;
 use fiat_crypto::p256_64::{
     fiat_p256_add, fiat_p256_from_bytes, fiat_p256_from_montgomery,
     fiat_p256_montgomery_domain_field_element as Montgomery, fiat_p256_mul,
-    fiat_p256_non_montgomery_domain_field_element as Plain, fiat_p256_selectznz, fiat_p256_set_one,
-    fiat_p256_square, fiat_p256_sub, fiat_p256_to_bytes, fiat_p256_to_montgomery,
+    fiat_p256_non_montgomery_domain_field_element as Plain, fiat_p256_opp, fiat_p256_selectznz,
+    fiat_p256_set_one, fiat_p256_square, fiat_p256_sub, fiat_p256_to_bytes,
+    fiat_p256_to_montgomery,
 };
 use p256::elliptic_curve::group::{Curve, Group};
 use p256::elliptic_curve::point::AffineCoordinates;
@@ -33,16 +35,15 @@ const B: [u8; 32] = [
     0x65, 0x1d, 0x06, 0xb0, 0xcc, 0x53, 0xb0, 0xf6, 0x3b, 0xce, 0x3c, 0x3e, 0x27, 0xd2, 0x60, 0x4b,
 ];
 
-/// `p - 2`, the exponent of a Fermat inversion, as 64-bit limbs, most significant first.
-const P_MINUS_2: [u64; 4] = [
-    0xffff_ffff_0000_0001,
-    0x0000_0000_0000_0000,
-    0x0000_0000_ffff_ffff,
-    0xffff_ffff_ffff_fffd,
-];
+/// Bits per signed digit of the scalar.
+const WIDTH: usize = 6;
 
-/// Digits of the scalar, and windows of the table.
-const WINDOWS: usize = 64;
+/// Entries per window: the digit magnitudes 1..=2^(WIDTH-1).
+const ENTRIES: usize = 1 << (WIDTH - 1);
+
+/// Windows: the top one's sign bit (bit `WIDTH·WINDOWS - 1`) must lie above the
+/// scalar's 256 bits, so that its digit is not negative.
+const WINDOWS: usize = 257_usize.div_ceil(WIDTH);
 
 /// A field element mod p, in the Montgomery domain.
 #[derive(Clone, Copy)]
@@ -116,29 +117,35 @@ impl Fe {
         Fe(Montgomery(out))
     }
 
-    /// The inverse (zero for zero), by Fermat: `self^(p-2)`, a 4-bit fixed window over
-    /// the public exponent, so its time does not depend on `self`.
+    fn neg(self) -> Fe {
+        let mut out = Montgomery([0; 4]);
+        fiat_p256_opp(&mut out, &self.0);
+        Fe(out)
+    }
+
+    /// `self^(2^n)`.
+    fn square_n(self, n: usize) -> Fe {
+        (0..n).fold(self, |x, _| x.square())
+    }
+
+    /// The inverse (zero for zero), by Fermat: `self^(p-2)` with a fixed addition chain
+    /// (255 squarings, 12 multiplications), so its time does not depend on `self`.
+    /// `p - 2` is, in 32-bit words from the top: `ffffffff 00000001 00000000 00000000
+    /// 00000000 ffffffff ffffffff fffffffd`.
     fn invert(self) -> Fe {
-        let mut powers = [Fe::one(); 16];
-        let mut acc = Fe::one();
-        for power in powers.iter_mut().skip(1) {
-            acc = acc.mul(self);
-            *power = acc;
-        }
-        let mut out = Fe::one();
-        for limb in P_MINUS_2 {
-            for shift in (0..16).rev() {
-                out = out.square().square().square().square();
-                let nibble = (limb >> (shift * 4)) & 0xf;
-                let power = usize::try_from(nibble)
-                    .ok()
-                    .and_then(|i| powers.get(i))
-                    .copied()
-                    .unwrap_or(Fe::one());
-                out = out.mul(power);
-            }
-        }
-        out
+        // x_n = self^(2^n - 1)
+        let x2 = self.square().mul(self);
+        let x3 = x2.square().mul(self);
+        let x6 = x3.square_n(3).mul(x3);
+        let x12 = x6.square_n(6).mul(x6);
+        let x15 = x12.square_n(3).mul(x3);
+        let x30 = x15.square_n(15).mul(x15);
+        let x32 = x30.square_n(2).mul(x2);
+        let t = x32.square_n(32).mul(self);
+        let t = t.square_n(96 + 32).mul(x32);
+        let t = t.square_n(32).mul(x32);
+        let t = t.square_n(30).mul(x30);
+        t.square_n(2).mul(self)
     }
 }
 
@@ -157,10 +164,22 @@ impl Affine {
         }
     }
 
-    fn select(a: &Affine, b: &Affine, choice: Choice) -> Affine {
+    /// The entry of `window` for magnitude `digit` (1-based; all zeros for 0), reading
+    /// every entry and keeping the right one with masks, in constant time.
+    fn scan(window: &[Affine; ENTRIES], digit: u8) -> Affine {
+        let (mut x, mut y) = ([0u64; 4], [0u64; 4]);
+        for (entry, j) in window.iter().zip(1u8..) {
+            let mask = 0u64.wrapping_sub(u64::from(digit.ct_eq(&j).unwrap_u8()));
+            for (out, limb) in x.iter_mut().zip(entry.x.0.0) {
+                *out |= limb & mask;
+            }
+            for (out, limb) in y.iter_mut().zip(entry.y.0.0) {
+                *out |= limb & mask;
+            }
+        }
         Affine {
-            x: Fe::select(a.x, b.x, choice),
-            y: Fe::select(a.y, b.y, choice),
+            x: Fe(Montgomery(x)),
+            y: Fe(Montgomery(y)),
         }
     }
 }
@@ -212,9 +231,9 @@ impl Projective {
     }
 }
 
-/// The comb: window `i` holds `j·16^i·G` for `j` in 1..=15, and `b`.
+/// The comb: window `i` holds `j·2^(6i)·G` for `j` in 1..=32; and `b`.
 struct Table {
-    windows: Vec<[Affine; 15]>,
+    windows: Vec<[Affine; ENTRIES]>,
     b: Fe,
 }
 
@@ -222,16 +241,18 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let mut windows = Vec::with_capacity(WINDOWS);
     let mut base = ProjectivePoint::generator();
     for _ in 0..WINDOWS {
-        let mut multiples = [ProjectivePoint::IDENTITY; 15];
+        let mut multiples = [ProjectivePoint::IDENTITY; ENTRIES];
         let mut acc = base;
         for m in multiples.iter_mut() {
             *m = acc;
             acc += base;
         }
-        let mut affine = [AffinePoint::IDENTITY; 15];
+        let mut affine = [AffinePoint::IDENTITY; ENTRIES];
         ProjectivePoint::batch_normalize(&multiples, &mut affine);
         windows.push(affine.map(|p| Affine::from_point(&p)));
-        base = acc;
+        for _ in 0..WIDTH {
+            base = base.double();
+        }
     }
     Table {
         windows,
@@ -239,20 +260,40 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
     }
 });
 
+/// Bit `i` of the little-endian scalar `k` (zero past its end).
+fn bit(k: &[u8; 32], i: usize) -> u8 {
+    k.get(i / 8).map_or(0, |byte| (byte >> (i % 8)) & 1)
+}
+
+/// The signed digits of `k` (little-endian bytes): window `i` reads bits
+/// `WIDTH·i - 1 ..= WIDTH·i + WIDTH - 1` and yields `(negative, magnitude)` with
+/// `k = Σ ±magnitude·2^(WIDTH·i)`. Branch-free (BoringSSL's recoding).
+fn booth_digits(k: &[u8; 32]) -> impl Iterator<Item = (u8, u8)> + '_ {
+    (0..WINDOWS).map(move |i| {
+        let mut w = 0u8;
+        for t in 0..=WIDTH {
+            // Bit WIDTH·i - 1 + t; the bit below bit 0 is zero.
+            let b = (WIDTH * i + t).checked_sub(1).map_or(0, |at| bit(k, at));
+            w |= b << t;
+        }
+        let sign = 0u8.wrapping_sub(w >> WIDTH);
+        let d = ((1u8 << (WIDTH + 1)) - 1).wrapping_sub(w);
+        let d = (d & sign) | (w & !sign);
+        ((sign & 1), (d >> 1) + (d & 1))
+    })
+}
+
 /// The big-endian affine x-coordinate of `k·G`, in constant time.
 pub(super) fn base_mul_x(k: &NonZeroScalar<NistP256>) -> [u8; 32] {
     let table = &*TABLE;
-    let repr = k.to_repr();
-    // Little-endian 4-bit digits, window 0 first.
-    let digits = repr.iter().rev().flat_map(|byte| [byte & 0xf, byte >> 4]);
+    let mut le: [u8; 32] = k.to_repr().into();
+    le.reverse();
     let mut acc = Projective::identity();
-    for (digit, window) in digits.zip(&table.windows) {
-        let mut chosen = window[0];
-        for (entry, j) in window.iter().zip(1u8..) {
-            chosen = Affine::select(&chosen, entry, digit.ct_eq(&j));
-        }
-        let sum = acc.add_mixed(&chosen, table.b);
-        acc = Projective::select(&sum, &acc, digit.ct_eq(&0));
+    for ((negative, magnitude), window) in booth_digits(&le).zip(&table.windows) {
+        let mut point = Affine::scan(window, magnitude);
+        point.y = Fe::select(point.y, point.y.neg(), Choice::from(negative));
+        let sum = acc.add_mixed(&point, table.b);
+        acc = Projective::select(&sum, &acc, magnitude.ct_eq(&0));
     }
     // k is not zero mod the prime order n, so k·G is not the identity and Z ≠ 0.
     acc.x.mul(acc.z.invert()).to_be_bytes()
