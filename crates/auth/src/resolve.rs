@@ -105,7 +105,11 @@ pub(crate) fn resolve(
 /// The zone that answers for a name: the one with the longest apex, except that the DS
 /// RRset of a zone's apex lives in the parent zone (RFC 4035 §3.1.4.1), when we serve
 /// it.
-fn zone_for_question<'a>(catalog: &'a Catalog, lower: &[u8], qtype: Rtype) -> Option<&'a ZoneTree> {
+pub(crate) fn zone_for_question<'a>(
+    catalog: &'a Catalog,
+    lower: &[u8],
+    qtype: Rtype,
+) -> Option<&'a ZoneTree> {
     let zone = catalog.zone_for(lower)?;
     if qtype == Rtype::DS
         && zone.apex().as_wire() == lower

@@ -161,9 +161,13 @@ impl Answerer for AuthServer {
         }
         let catalog = self.catalog.load();
         let lower = view.qname_lower();
-        // DO for a signed zone: the general path adds RRSIGs and denial proofs.
+        // DO for a signed zone: the general path adds RRSIGs and denial proofs. The zone
+        // is the one that answers: for the DS of a child apex we also serve, the parent
+        // (RFC 4035 §3.1.4.1), whose proof of no DS a validator needs even when the
+        // child is unsigned.
         let dnssec = facts.opt.as_ref().is_some_and(|o| o.dnssec_ok)
-            && catalog.zone_for(lower).is_some_and(|z| z.is_signed());
+            && resolve::zone_for_question(&catalog, lower, view.qtype)
+                .is_some_and(|z| z.is_signed());
         if !dnssec
             && let Some(hit) = catalog.fast(lower, view.qtype, view.qclass)
             && write_prepared(out, &facts, &view, &hit)

@@ -133,11 +133,20 @@ pub fn verify_rrset<'s>(
     if errors.is_empty() {
         return Err(bogus(Ede::RrsigsMissing, "no RRSIG covers the RRset"));
     }
-    // Only unsupported algorithms: the zone is as good as unsigned (RFC 4035 §5.2).
+    // Only unsupported algorithms: the zone is as good as unsigned (RFC 4035 §5.2) —
+    // unless it has keys of an algorithm we support, whose signatures must then be
+    // there (RFC 6840 §5.11): otherwise changing an RRSIG's algorithm field would turn
+    // a forgery into an insecure answer.
     if errors
         .iter()
         .all(|e| matches!(e, SigError::UnsupportedAlgorithm(_)))
     {
+        if dnskeys.iter().any(|k| is_supported(k.algorithm)) {
+            return Err(bogus(
+                Ede::RrsigsMissing,
+                "no RRSIG of the algorithms of the zone's keys",
+            ));
+        }
         return Err(insecure(
             Ede::UnsupportedDnskeyAlgorithm,
             "only unsupported signature algorithms",

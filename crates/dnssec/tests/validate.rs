@@ -197,10 +197,22 @@ fn rrsets_verify_or_fail_with_the_right_ede() {
             .ede,
         Ede::DnssecBogus
     );
-    // Only unknown algorithms: Insecure.
+    // An RRSIG whose algorithm was changed to one we do not know, in a zone whose keys
+    // we support: Bogus (RFC 6840 §5.11), so the change cannot make a forgery insecure.
     let mut unknown = sigs.clone();
     unknown[0].algorithm = lib_dns::rdata::Algorithm(200);
     let f = fail(&unknown, &keys, NOW);
+    assert_eq!((f.security, f.ede), (Security::Bogus, Ede::RrsigsMissing));
+    // Keys and signatures of unknown algorithms only: Insecure.
+    let unknown_keys: Vec<Dnskey> = keys
+        .iter()
+        .cloned()
+        .map(|mut k| {
+            k.algorithm = lib_dns::rdata::Algorithm(200);
+            k
+        })
+        .collect();
+    let f = fail(&unknown, &unknown_keys, NOW);
     assert_eq!(
         (f.security, f.ede),
         (Security::Insecure, Ede::UnsupportedDnskeyAlgorithm)

@@ -25,7 +25,8 @@ pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8053";
 pub const DEFAULT_DATA_DIR: &str = "zdns-data";
 /// DNS over TLS in the embedded default (tcp) and DNS over QUIC (udp, same port).
 pub const DEFAULT_DOT_DOQ_LISTEN: &str = "127.0.0.1:8853";
-/// DNS over HTTPS in the embedded default, at [`zdns_transport::doh::DEFAULT_PATH`].
+/// DNS over HTTPS in the embedded default (HTTP/2 and 1.1 on tcp, HTTP/3 on udp), at
+/// [`zdns_transport::doh::DEFAULT_PATH`].
 pub const DEFAULT_DOH_LISTEN: &str = "127.0.0.1:8443";
 
 /// The configuration file as written (every key optional).
@@ -93,6 +94,8 @@ struct TlsFileConfig {
     doq: Vec<SocketAddr>,
     #[serde(default)]
     doh: Vec<SocketAddr>,
+    #[serde(default)]
+    doh3: Vec<SocketAddr>,
     doh_path: Option<String>,
     max_connections: Option<usize>,
     idle_timeout_ms: Option<u64>,
@@ -215,8 +218,10 @@ pub struct TlsSettings {
     pub dot: Vec<SocketAddr>,
     /// DoQ listeners (UDP).
     pub doq: Vec<SocketAddr>,
-    /// DoH listeners (TCP).
+    /// DoH listeners (TCP: HTTP/2 and HTTP/1.1).
     pub doh: Vec<SocketAddr>,
+    /// DoH over HTTP/3 listeners (UDP).
+    pub doh3: Vec<SocketAddr>,
     /// The URI path of DoH.
     pub doh_path: String,
     /// Connections per transport beyond this many are refused.
@@ -244,6 +249,7 @@ impl TlsSettings {
                 dot: vec![default_addr(DEFAULT_DOT_DOQ_LISTEN)],
                 doq: vec![default_addr(DEFAULT_DOT_DOQ_LISTEN)],
                 doh: vec![default_addr(DEFAULT_DOH_LISTEN)],
+                doh3: vec![default_addr(DEFAULT_DOH_LISTEN)],
                 ..TlsFileConfig::default()
             },
             None => TlsFileConfig::default(),
@@ -271,6 +277,7 @@ impl TlsSettings {
             dot: table.dot,
             doq: table.doq,
             doh: table.doh,
+            doh3: table.doh3,
             doh_path,
             max_connections: table.max_connections.unwrap_or(1000),
             idle_timeout: Duration::from_millis(table.idle_timeout_ms.unwrap_or(10_000)),
@@ -389,7 +396,11 @@ impl Overrides {
         if tcp.max_message_size < 12 {
             return Err("tcp.max_message_size must be at least 12 (a DNS header)".to_owned());
         }
-        let tls = TlsSettings::from_file(file.tls, self.config.is_none(), resolve)?;
+        // The embedded default's extras (encrypted listeners on fixed ports, recursion from
+        // the root servers) come only with the embedded default itself: quick flags name
+        // what to serve and where, so several such nodes can run side by side.
+        let embedded = self.config.is_none() && self.listen.is_empty() && self.zones.is_empty();
+        let tls = TlsSettings::from_file(file.tls, embedded, resolve)?;
         Ok(Settings {
             listen,
             http: self
@@ -406,7 +417,7 @@ impl Overrides {
             tls,
             zones,
             keys,
-            resolver: ResolverSettings::from_file(file.resolver, self.config.is_none())?,
+            resolver: ResolverSettings::from_file(file.resolver, embedded)?,
         })
     }
 }
@@ -604,9 +615,30 @@ mod tests {
         assert_eq!(s.tls.dot, vec![default_addr(DEFAULT_DOT_DOQ_LISTEN)]);
         assert_eq!(s.tls.doq, vec![default_addr(DEFAULT_DOT_DOQ_LISTEN)]);
         assert_eq!(s.tls.doh[0].to_string(), DEFAULT_DOH_LISTEN);
+        assert_eq!(s.tls.doh3, s.tls.doh);
         assert_eq!(s.tls.doh_path, "/dns-query");
         assert_eq!(s.tls.identity, None);
         assert_eq!(s.tls.min_version, MinVersion::Tls13);
+    }
+
+    #[test]
+    fn quick_flags_leave_out_the_embedded_extras() {
+        for o in [
+            Overrides {
+                listen: vec![default_addr("127.0.0.2:5300")],
+                ..Overrides::default()
+            },
+            Overrides {
+                zones: vec![embedded_zone()],
+                ..Overrides::default()
+            },
+        ] {
+            let s = o.settings().unwrap();
+            assert!(s.tls.dot.is_empty() && s.tls.doq.is_empty() && s.tls.doh.is_empty());
+            assert!(!s.resolver.enabled);
+        }
+        let s = Overrides::default().settings().unwrap();
+        assert!(s.resolver.enabled);
     }
 
     #[test]

@@ -89,16 +89,18 @@ impl Drop for Node {
     }
 }
 
-/// Starts a node in `dir` with `tls` added to its `[tls]` table.
-fn start_in(dir: Arc<tempfile::TempDir>, tls: &str) -> Node {
+/// Starts a node in `dir` with `tls` added to its `[tls]` table and `zone` to the
+/// `[[zone]]` table of `sovereign.` (where `[[key]]` tables may follow).
+fn start_in(dir: Arc<tempfile::TempDir>, tls: &str, zone: &str) -> Node {
     let dns = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let tls_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let doh = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let text = format!(
         "listen = [\"{dns}\"]\nhttp = \"{http}\"\ndata_dir = \"data\"\nthreads = 1\n\
-         [tls]\ndot = [\"{tls_addr}\"]\ndoq = [\"{tls_addr}\"]\ndoh = [\"{doh}\"]\n{tls}\n\
-         [[zone]]\norigin = \"sovereign.\"\nfile = \"{}\"\n",
+         [tls]\ndot = [\"{tls_addr}\"]\ndoq = [\"{tls_addr}\"]\ndoh = [\"{doh}\"]\ndoh3 = [\"{doh}\"]\n\
+         {tls}\n\
+         [[zone]]\norigin = \"sovereign.\"\nfile = \"{}\"\n{zone}\n",
         zone_file().display()
     );
     let conf = dir.path().join("zdns.toml");
@@ -121,7 +123,7 @@ fn start_in(dir: Arc<tempfile::TempDir>, tls: &str) -> Node {
         tls: tls_addr,
         doh,
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !node.log().contains("HTTP: /metrics") {
         if let Some(status) = node.child.try_wait().unwrap() {
             panic!("zdns serve exited with {status}:\n{}", node.log());
@@ -133,7 +135,7 @@ fn start_in(dir: Arc<tempfile::TempDir>, tls: &str) -> Node {
 }
 
 fn start(tls: &str) -> Node {
-    start_in(Arc::new(tempfile::tempdir().unwrap()), tls)
+    start_in(Arc::new(tempfile::tempdir().unwrap()), tls, "")
 }
 
 impl Node {
@@ -171,9 +173,10 @@ impl Node {
             .unwrap_or(f64::NAN)
     }
 
-    /// Polls until `check` holds for the metrics, or fails after 10 s.
+    /// Polls until `check` holds for the metrics, or fails after 60 s (a bound for a
+    /// loaded machine; a passing run waits only as long as it needs).
     fn wait_metrics(&self, what: &str, check: impl Fn(&Node) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while !check(self) {
             assert!(
                 Instant::now() < deadline,
@@ -201,10 +204,11 @@ fn zdns_query(args: &[&str]) -> Output {
     run(Command::new(ZDNS).arg("query").args(args).arg("+timeout=5"))
 }
 
-/// A UDP query for alice.sovereign A; the answer or `None` within a second.
+/// A UDP query for alice.sovereign A; the answer or `None` within 5 s (generous: the
+/// machine may be loaded).
 fn udp_alice(dns: SocketAddr) -> Option<Message> {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let q = Message::query(9, Name::parse("alice.sovereign.").unwrap(), Rtype::A);
     s.send_to(&q.to_wire(512).unwrap(), dns).unwrap();
     let mut buf = [0u8; 1500];
@@ -263,7 +267,7 @@ fn our_client_over_tls_https_and_quic_reuses_one_connection_and_verifies() {
 #[test]
 fn self_signed_certificate_is_private_and_kept_across_restarts() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
-    let first = start_in(Arc::clone(&dir), "");
+    let first = start_in(Arc::clone(&dir), "", "");
     let pin = first.pin();
     let key = dir.path().join("data/tls/key.pem");
     let mode = std::fs::metadata(&key).unwrap().permissions();
@@ -272,7 +276,7 @@ fn self_signed_certificate_is_private_and_kept_across_restarts() {
         0o600
     );
     drop(first);
-    let second = start_in(Arc::clone(&dir), "");
+    let second = start_in(Arc::clone(&dir), "", "");
     assert_eq!(second.pin(), pin);
     assert!(!second.log().contains("made a self-signed"));
 }
@@ -326,6 +330,20 @@ fn certificate_is_reloaded_on_sighup() {
             node.log()
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+    // DoH over HTTP/3 too: its QUIC endpoint takes the new certificate.
+    if dnspython("certificate_is_reloaded_on_sighup") {
+        let script = r#"
+import sys, dns.message, dns.query
+q = dns.message.make_query("alice.sovereign.", "A")
+r = dns.query.https(q, sys.argv[1], verify=sys.argv[2], timeout=5,
+                    http_version=dns.query.HTTPVersion.H3)
+print("h3", r.answer[0][0])
+"#;
+        let url = format!("https://127.0.0.1:{}/dns-query", node.doh.port());
+        let o =
+            run(Command::new("python3").args(["-c", script, &url, &b.cert.display().to_string()]));
+        assert!(text(&o).contains("h3 10.42.1.5"), "{}", text(&o));
     }
     let o = zdns_query(&["+tls", &tls, "--pin", &pin_a, "alice.sovereign"]);
     assert_eq!(o.status.code(), Some(9));
@@ -406,6 +424,9 @@ r = dns.query.https(q, f"https://127.0.0.1:{doh_port}/dns-query", verify=cert, t
 print("https-get", dns.rcode.to_text(r.rcode()), r.answer[0][0])
 r = dns.query.quic(q, "127.0.0.1", port=tls_port, verify=cert, server_hostname="127.0.0.1", timeout=5)
 print("quic", dns.rcode.to_text(r.rcode()), r.answer[0][0])
+r = dns.query.https(q, f"https://127.0.0.1:{doh_port}/dns-query", verify=cert, timeout=5,
+                    http_version=dns.query.HTTPVersion.H3)
+print("https-h3", dns.rcode.to_text(r.rcode()), r.answer[0][0])
 "#;
     let o = run(Command::new("python3").args([
         "-c",
@@ -416,9 +437,120 @@ print("quic", dns.rcode.to_text(r.rcode()), r.answer[0][0])
     ]));
     let out = text(&o);
     assert!(o.status.success(), "{out}");
-    for via in ["tls", "https-post", "https-get", "quic"] {
+    for via in ["tls", "https-post", "https-get", "quic", "https-h3"] {
         assert!(out.contains(&format!("{via} NOERROR 10.42.1.5")), "{out}");
     }
+}
+
+/// A TSIG secret (base64 of 32 bytes).
+const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTAxMjM=";
+
+/// `sovereign.` transferable from loopback (signed or not) and updatable from loopback
+/// with key `upd.`; key `xfr.` to sign transfers with.
+fn zone_control() -> String {
+    format!(
+        "allow_transfer = [{{ address = \"127.0.0.0/8\" }}]\n\
+         allow_update = [{{ address = \"127.0.0.1\", key = \"upd.\" }}]\n\
+         [[key]]\nname = \"upd.\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\
+         [[key]]\nname = \"xfr.\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n"
+    )
+}
+
+/// The records of an AXFR of `sovereign.`: the zone's, and its SOA again at the end.
+fn axfr_records() -> usize {
+    let o = run(Command::new(ZDNS)
+        .args(["zone", "fmt"])
+        .arg(zone_file())
+        .args(["--origin", "sovereign."]));
+    assert!(o.status.success(), "{}", text(&o));
+    let zone = String::from_utf8_lossy(&o.stdout).into_owned();
+    zone.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(';') && !l.starts_with('$'))
+        .count()
+        + 1
+}
+
+#[test]
+fn zone_transfers_over_quic_and_updates_over_doq_and_doh() {
+    let test = "zone_transfers_over_quic_and_updates_over_doq_and_doh";
+    if !peer("kdig", test) || !dnspython(test) {
+        return;
+    }
+    let node = start_in(Arc::new(tempfile::tempdir().unwrap()), "", &zone_control());
+    let port = node.tls.port().to_string();
+    let records = axfr_records();
+    // XoQ (RFC 9250 §4.2) with kdig, unsigned and TSIG-signed: the whole zone.
+    let key = format!("hmac-sha256:xfr.:{SECRET}");
+    for tsig in [None, Some(key.as_str())] {
+        let mut kdig = Command::new("kdig");
+        kdig.args(["@127.0.0.1", "-p", &port, "+quic", "+timeout=5", "+retry=0"]);
+        if let Some(key) = tsig {
+            kdig.args(["-y", key]);
+        }
+        let o = run(kdig.args(["AXFR", "sovereign."]));
+        let out = text(&o);
+        assert!(o.status.success(), "kdig {tsig:?}: {out}");
+        assert!(
+            out.contains(&format!("messages, {records} records)")),
+            "kdig {tsig:?}: {records} records expected:\n{out}"
+        );
+        assert!(!out.contains("failed"), "kdig {tsig:?}: {out}");
+    }
+    // kdig 3.2 prints no QUIC session line for transfers: the node's DoQ counters say
+    // both came over QUIC.
+    node.wait_metrics("two transfers over DoQ", |n| {
+        n.metric("zdns_queries_total{transport=\"doq\",opcode=\"QUERY\",rcode=\"NOERROR\"}") == 2.0
+    });
+    // UPDATEs signed with `upd.` over DoH and over DoQ, and AXFR over DoH (one message:
+    // the zone fits), with dnspython.
+    let script = r#"
+import sys, dns.message, dns.query, dns.rcode, dns.tsigkeyring, dns.update
+cert, tls_port, doh_port, secret = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+url = f"https://127.0.0.1:{doh_port}/dns-query"
+keyring = dns.tsigkeyring.from_text({"upd.": secret})
+u = dns.update.UpdateMessage("sovereign.", keyring=keyring, keyalgorithm="hmac-sha256")
+u.add("viadoh", 300, "A", "192.0.2.80")
+r = dns.query.https(u, url, verify=cert, timeout=5)
+print("doh-update", dns.rcode.to_text(r.rcode()), r.had_tsig)
+u = dns.update.UpdateMessage("sovereign.", keyring=keyring, keyalgorithm="hmac-sha256")
+u.add("viadoq", 300, "A", "192.0.2.81")
+r = dns.query.quic(u, "127.0.0.1", port=tls_port, verify=cert, server_hostname="127.0.0.1", timeout=5)
+print("doq-update", dns.rcode.to_text(r.rcode()), r.had_tsig)
+u = dns.update.UpdateMessage("sovereign.")
+u.add("unsigned", 300, "A", "192.0.2.82")
+r = dns.query.https(u, url, verify=cert, timeout=5)
+print("unsigned-update", dns.rcode.to_text(r.rcode()))
+q = dns.message.make_query("sovereign.", "AXFR")
+r = dns.query.https(q, url, verify=cert, timeout=5)
+print("doh-axfr", dns.rcode.to_text(r.rcode()), sum(len(rrset) for rrset in r.answer))
+"#;
+    let o = run(Command::new("python3").args([
+        "-c",
+        script,
+        &node.cert().display().to_string(),
+        &port,
+        &node.doh.port().to_string(),
+        SECRET,
+    ]));
+    let out = text(&o);
+    assert!(o.status.success(), "{out}\n{}", node.log());
+    for line in [
+        "doh-update NOERROR True".to_owned(),
+        "doq-update NOERROR True".to_owned(),
+        "unsigned-update REFUSED".to_owned(),
+        // The zone's records and the two added (dnspython folds the closing SOA into the
+        // first one's RRset).
+        format!("doh-axfr NOERROR {}", records - 1 + 2),
+    ] {
+        assert!(out.contains(&line), "`{line}` expected:\n{out}");
+    }
+    // The signed updates are served; the unsigned one was refused.
+    for (name, addr) in [("viadoh", "192.0.2.80"), ("viadoq", "192.0.2.81")] {
+        let o = zdns_query(&[&format!("@{}", node.dns), &format!("{name}.sovereign")]);
+        assert!(text(&o).contains(addr), "{name}: {}", text(&o));
+    }
+    let o = zdns_query(&[&format!("@{}", node.dns), "unsigned.sovereign"]);
+    assert!(text(&o).contains("NXDOMAIN"), "{}", text(&o));
 }
 
 #[test]
@@ -484,7 +616,9 @@ fn start_unbound() -> (Unbound, PathBuf, String) {
          access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  \
          local-zone: \"sovereign.\" static\n  \
          local-data: \"alice.sovereign. 300 IN A 10.42.1.5\"\n  \
-         local-data: \"sovereign. 300 IN SOA ns1.sovereign. admin.sovereign. 1 3600 900 604800 300\"\n\
+         local-data: \"sovereign. 300 IN SOA ns1.sovereign. admin.sovereign. 1 3600 900 604800 300\"\n  \
+         local-zone: \"up.test.\" static\n  \
+         local-data: \"www.up.test. 300 IN A 192.0.2.7\"\n\
          remote-control:\n  control-enable: no\n",
         files.key.display(),
         files.cert.display(),
@@ -552,6 +686,45 @@ fn our_client_against_unbound_dot_and_doh() {
     assert_eq!(o.status.code(), Some(9), "{}", text(&o));
 }
 
+#[test]
+fn forwarding_to_unbound_over_dot_and_doh() {
+    if !peer("unbound", "forwarding_to_unbound_over_dot_and_doh") {
+        return;
+    }
+    let (unbound, cert, pin) = start_unbound();
+    for (upstream, check) in [
+        (
+            format!("tls://127.0.0.1:{}", unbound.tls),
+            format!("tls_pin = \"{pin}\""),
+        ),
+        (
+            format!("https://127.0.0.1:{}/dns-query", unbound.https),
+            format!("tls_ca = \"{}\"", cert.display()),
+        ),
+    ] {
+        let node = start_in(
+            Arc::new(tempfile::tempdir().unwrap()),
+            "",
+            &format!(
+                "[resolver]\nroot_hints = []\n[[resolver.forward]]\nzone = \"up.test.\"\n\
+                 upstreams = [\"{upstream}\"]\n{check}\n"
+            ),
+        );
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut q = Message::query(77, Name::parse("www.up.test.").unwrap(), Rtype::A);
+        q.flags.rd = true;
+        s.send_to(&q.to_wire(512).unwrap(), node.dns).unwrap();
+        let mut buf = [0u8; 1500];
+        let n = s
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("{upstream}: {e}\n{}", node.log()));
+        let m = Message::parse(&buf[..n]).unwrap();
+        assert_eq!(m.rcode, Rcode::NOERROR, "{upstream}: {m}\n{}", node.log());
+        assert!(m.to_string().contains("192.0.2.7"), "{upstream}: {m}");
+    }
+}
+
 /// A synchronous TLS client to the node's DoT listener, certificate not checked.
 fn dot_client(addr: SocketAddr) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     let config =
@@ -568,13 +741,20 @@ fn dot_client(addr: SocketAddr) -> rustls::StreamOwned<rustls::ClientConnection,
     stream
 }
 
-/// Whether the server closed the stream (EOF or error) within the read timeout.
+/// Whether the server closed the stream (EOF, reset) within the read timeout; a read
+/// that times out is not a close.
 fn closed<R: Read>(r: &mut R) -> bool {
     let mut buf = [0u8; 64];
     loop {
         match r.read(&mut buf) {
-            Ok(0) | Err(_) => return true,
+            Ok(0) => return true,
             Ok(_) => {}
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
         }
     }
 }
@@ -627,14 +807,28 @@ fn dot_pipelines_answers_and_closes_bad_length_prefixes() {
 
 #[test]
 fn thousands_of_idle_and_half_open_connections_are_bounded_while_udp_answers() {
-    let node = start("max_connections = 200\nidle_timeout_ms = 800\nhandshake_timeout_ms = 800\n");
+    // The handshake bound is long enough that the flood below outruns it even on a
+    // loaded machine (5-10x slower), so the connection limit is always reached.
+    let node =
+        start("max_connections = 200\nidle_timeout_ms = 3000\nhandshake_timeout_ms = 3000\n");
     let started = Instant::now();
+    // A slow client that sends a TLS record header a byte at a time, from before the
+    // flood (so it is admitted) until after it.
+    let mut slow = TcpStream::connect(node.tls).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let _ = slow.write_all(&[0x16]);
+    // 1500 connections to DoT and DoH that never start TLS (half-open handshakes).
     let mut held = Vec::new();
-    // 1500 connections to DoT and DoH that never start TLS (half-open handshakes), and a
-    // slow client that sends a TLS record header a byte at a time.
+    let mut connected = [0.0f64; 2];
     for i in 0..1500 {
-        let addr = if i % 2 == 0 { node.tls } else { node.doh };
-        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+        let (addr, t) = if i % 2 == 0 {
+            (node.tls, 0)
+        } else {
+            (node.doh, 1)
+        };
+        if let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+            connected[t] += 1.0;
             held.push(s);
         }
         if i % 250 == 0 {
@@ -642,8 +836,7 @@ fn thousands_of_idle_and_half_open_connections_are_bounded_while_udp_answers() {
             assert_eq!(m.rcode, Rcode::NOERROR);
         }
     }
-    let mut slow = TcpStream::connect(node.tls).unwrap();
-    for b in [0x16u8, 0x03, 0x01] {
+    for b in [0x03u8, 0x01] {
         let _ = slow.write_all(&[b]);
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -654,12 +847,12 @@ fn thousands_of_idle_and_half_open_connections_are_bounded_while_udp_answers() {
     }
     let m = udp_alice(node.dns).expect("UDP answered after the flood");
     assert_eq!(m.rcode, Rcode::NOERROR);
-    // Every connection reaches the server, which never holds more than the limit open:
-    // the rest are refused.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Every connection made reaches the server, which never holds more than the limit
+    // open: the rest are refused.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut settled = true;
-        for t in ["dot", "doh"] {
+        for (t, made) in ["dot", "doh"].iter().zip(connected) {
             let open = node.metric(&format!(
                 "zdns_encrypted_connections_open{{transport=\"{t}\"}}"
             ));
@@ -670,23 +863,25 @@ fn thousands_of_idle_and_half_open_connections_are_bounded_while_udp_answers() {
                 "zdns_encrypted_connections_refused_total{{transport=\"{t}\"}}"
             ));
             assert!(open <= 200.0, "{t}: {open} open over the limit of 200");
-            settled &= accepted + refused >= 749.0 && refused >= 1.0;
+            // DoT also counts the slow client.
+            settled &= accepted + refused >= made && refused >= 1.0;
         }
         if settled {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "connections not all seen:\n{}",
+            "connections not all seen ({connected:?} made):\n{}",
             node.metrics()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Every held connection is closed by the server after the handshake timeout.
-    assert!(closed(&mut slow));
+    // Every held connection is closed by the server: refused at once, or after the
+    // handshake timeout.
+    assert!(closed(&mut slow), "the slow client is cut off");
     for s in held.iter_mut().take(50) {
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        assert!(closed(s));
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        assert!(closed(s), "a half-open connection is closed by the server");
     }
     node.wait_metrics("no encrypted connection left open", |n| {
         n.metric("zdns_encrypted_connections_open{transport=\"dot\"}") == 0.0

@@ -72,7 +72,7 @@ serve_zone "3 4" example.test. "$WORK/example.zone"
 
 wait_dns() { # addr port
   for _ in $(seq 100); do
-    dig +tries=1 +time=1 @"$1" -p "$2" . SOA >/dev/null 2>&1 && return 0
+    dig +norec +tries=1 +time=1 @"$1" -p "$2" . SOA >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "no DNS at $1:$2" >&2; return 1

@@ -1,9 +1,10 @@
 //! The result of a resolution and the response message built from it.
 
 use lib_dns::message::{Edns, EdnsOption, ExtendedError, Message};
-use lib_dns::{Rcode, Record};
+use lib_dns::{Rcode, Record, Rtype};
 
 use crate::nxmeta::{NXMETA_OPTION, NxMetadata};
+use crate::validator::Security;
 
 /// Extended DNS Error 0, Other (RFC 8914 §4.1).
 pub const EDE_OTHER: u16 = 0;
@@ -40,6 +41,14 @@ pub struct Answer {
     /// Who said NXDOMAIN, and how much of the authority was asked (seed 003 §12.2
     /// rule 4); sent with NXDOMAIN answers.
     pub nx_metadata: Option<NxMetadata>,
+    /// What DNSSEC validation made of it (Indeterminate when not validated). A Bogus
+    /// answer goes to clients as SERVFAIL unless they set CD (RFC 4035 §3.2.2).
+    pub security: Security,
+    /// The RRSIGs of the answer section, sent to clients that set DO (RFC 4035 §3.2.1).
+    pub rrsigs: Vec<Record>,
+    /// The denial proof (NSEC/NSEC3 records) and the authority section's RRSIGs, sent
+    /// to clients that set DO.
+    pub proof: Vec<Record>,
 }
 
 impl Answer {
@@ -54,11 +63,32 @@ impl Answer {
             external: false,
             extended_error: Some(ExtendedError::new(info_code, text)),
             nx_metadata: None,
+            security: Security::Indeterminate,
+            rrsigs: Vec::new(),
+            proof: Vec::new(),
+        }
+    }
+
+    /// A NOERROR answer with `answers`, nothing else set.
+    pub fn positive(answers: Vec<Record>) -> Answer {
+        Answer {
+            rcode: Rcode::NOERROR,
+            answers,
+            authority: Vec::new(),
+            stale: false,
+            contested: false,
+            external: false,
+            extended_error: None,
+            nx_metadata: None,
+            security: Security::Indeterminate,
+            rrsigs: Vec::new(),
+            proof: Vec::new(),
         }
     }
 
     /// What a response says, read back: the flags from its Extended DNS Errors (EDE 3
-    /// is stale, EDE 0 "contested" is contested).
+    /// is stale, EDE 0 "contested" is contested), Secure from its AD bit, RRSIGs and
+    /// denial records apart from the data.
     pub fn from_response(response: &Message) -> Answer {
         let errors: Vec<&ExtendedError> = response
             .edns
@@ -69,10 +99,34 @@ impl Answer {
                 _ => None,
             })
             .collect();
+        let is_sig = |r: &&Record| r.rtype() == Rtype::RRSIG;
+        let is_proof = |r: &&Record| matches!(r.rtype(), Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3);
         Answer {
             rcode: response.rcode,
-            answers: response.answers.clone(),
-            authority: response.authority.clone(),
+            answers: response
+                .answers
+                .iter()
+                .filter(|r| !is_sig(r))
+                .cloned()
+                .collect(),
+            authority: response
+                .authority
+                .iter()
+                .filter(|r| !is_proof(r))
+                .cloned()
+                .collect(),
+            security: if response.flags.ad {
+                Security::Secure
+            } else {
+                Security::Indeterminate
+            },
+            rrsigs: response.answers.iter().filter(is_sig).cloned().collect(),
+            proof: response
+                .authority
+                .iter()
+                .filter(is_proof)
+                .cloned()
+                .collect(),
             stale: errors.iter().any(|e| e.info_code == EDE_STALE_ANSWER),
             contested: errors
                 .iter()
@@ -113,17 +167,36 @@ impl Answer {
 
     /// The response to `query`: RA set (this is a recursive answer), EDNS with the
     /// Extended DNS Error when the query had EDNS (RFC 8914 §3: the option needs OPT).
+    ///
+    /// DNSSEC (RFC 4035 §3.2, RFC 6840 §5.7–§5.9): a Bogus answer becomes SERVFAIL with
+    /// its Extended DNS Error unless the query set CD, when the data goes out
+    /// unvalidated; AD is set only on Secure data and only for a query that set DO or
+    /// AD; RRSIGs and denial proofs go only to queries that set DO.
     pub fn to_response(&self, query: &Message, udp_payload_size: u16) -> Message {
+        if self.security == Security::Bogus && !query.flags.cd {
+            let servfail = Answer {
+                extended_error: self.extended_error.clone(),
+                ..Answer::servfail(0, "")
+            };
+            return servfail.to_response(query, udp_payload_size);
+        }
+        let dnssec_ok = query.edns.as_ref().is_some_and(Edns::dnssec_ok);
         let mut response = Message::response_to(query);
         response.flags.ra = true;
+        response.flags.ad = self.security == Security::Secure && (dnssec_ok || query.flags.ad);
         response.rcode = self.rcode;
         response.answers = self.answers.clone();
         response.authority = self.authority.clone();
+        if dnssec_ok {
+            response.answers.extend(self.rrsigs.iter().cloned());
+            response.authority.extend(self.proof.iter().cloned());
+        }
         if query.edns.is_some() {
             let mut edns = Edns {
                 udp_payload_size,
                 ..Edns::default()
             };
+            edns.set_dnssec_ok(dnssec_ok);
             if let Some(ede) = &self.extended_error {
                 edns.options.push(EdnsOption::ExtendedError(ede.clone()));
             }
@@ -176,6 +249,9 @@ mod tests {
             external: false,
             extended_error: Some(ExtendedError::new(EDE_STALE_ANSWER, "")),
             nx_metadata: None,
+            security: Security::Indeterminate,
+            rrsigs: Vec::new(),
+            proof: Vec::new(),
         };
         let mut query = Message::query(7, name.clone(), Rtype::A);
         query.edns = Some(Edns::default());

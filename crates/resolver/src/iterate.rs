@@ -22,20 +22,30 @@
 //! - Limits ([`Limits`](crate::Limits)) on upstream queries, referrals, chain length and
 //!   nesting depth end any query that would loop or amplify.
 //! - When every server failed, serve-stale (RFC 8767) is tried before SERVFAIL.
+//! - With validation on ([`crate::validator`]), queries carry DO; the RRSIG, NSEC and
+//!   NSEC3 records of each response are kept with the answer, which is judged before
+//!   it is cached or returned. A missing link of a chain of trust (a DS from a parent,
+//!   a zone's DNSKEY RRset) is fetched by a nested frame, unless a referral on the way
+//!   down already carried it. Bogus data is never cached.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use lib_dns::message::{Edns, Message};
+use lib_dns::message::{Edns, ExtendedError, Message};
 use lib_dns::{Class, Name, RData, Rcode, Record, Rtype};
 
 use crate::answer::{Answer, EDE_NO_REACHABLE_AUTHORITY, EDE_OTHER};
-use crate::cache::{CacheKey, NegativeInsert, NegativeKind, Rank};
+use crate::cache::{CacheKey, NegativeInsert, NegativeKind, Rank, Signed};
 use crate::classify::{Classified, classify, rrsets};
 use crate::nxmeta::NxMetadata;
 use crate::resolver::Resolver;
 use crate::scope::Policy;
 use crate::servers::TCP_TIMEOUT;
+use crate::validator::{Ede, Evidence, Failure, Fetch, Reply, Security, Verdict};
+
+/// How often one DS or DNSKEY RRset may be fetched for one answer before validation
+/// gives up on it (a DS is fetched again after each zone cut found above it).
+const MAX_FETCHES_OF_ONE: u8 = 4;
 
 /// The transport of one upstream query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +100,8 @@ enum Goal {
     Client,
     /// Addresses of a name server of the frame below.
     NsAddress,
+    /// A DS or DNSKEY RRset the validator needs ([`Frame::fetch`]).
+    Fetch,
 }
 
 /// The resolution of one (name, type): the client's, or a name server's address.
@@ -113,6 +125,13 @@ struct Frame {
     /// The name is of a local-scope zone and no upstream inside the partition serves it:
     /// nothing may be asked (seed 003 §16.1 class A).
     confined: bool,
+    /// With validation on: the RRSIG, NSEC and NSEC3 records of the responses the
+    /// answer is made of.
+    proof: Vec<Record>,
+    /// The zone cuts of the servers that gave those responses.
+    zones: Vec<Name>,
+    /// For a [`Goal::Fetch`] frame, what the validator asked for.
+    fetch: Option<Fetch>,
 }
 
 impl Frame {
@@ -155,6 +174,21 @@ pub struct Iteration {
     queries: u32,
     referrals: u32,
     done: bool,
+    /// The client's answer while it is being validated.
+    pending: Option<Pending>,
+    /// DS RRsets (or their denials) that came with referrals: child zone, answer
+    /// records, proof records.
+    referral_ds: Vec<(Name, Vec<Record>, Vec<Record>)>,
+    /// How often each DS or DNSKEY RRset was fetched for this answer.
+    fetched: Vec<(Fetch, u8)>,
+}
+
+/// A client answer waiting for its validation.
+#[derive(Debug)]
+struct Pending {
+    answer: Answer,
+    proof: Vec<Record>,
+    zones: Vec<Name>,
 }
 
 impl Iteration {
@@ -167,6 +201,9 @@ impl Iteration {
             queries: 0,
             referrals: 0,
             done: false,
+            pending: None,
+            referral_ds: Vec::new(),
+            fetched: Vec::new(),
         }
     }
 
@@ -179,6 +216,10 @@ impl Iteration {
     pub fn start(&mut self, r: &Resolver, now: u64) -> Step {
         if let Some(hit) = r.from_cache(&self.qname, self.qtype, now) {
             return self.finish(hit.answer);
+        }
+        // RFC 8198: a denial the validated NSEC chain already proves needs no query.
+        if let Some(answer) = r.synthesised(&self.qname, self.qtype, now) {
+            return self.finish(answer);
         }
         let frame = new_frame(r, Goal::Client, self.qname.clone(), self.qtype, now);
         self.frames.push(frame);
@@ -260,6 +301,16 @@ impl Iteration {
         let minimising = frame.minimising();
         let classified = classify(msg, &frame.zone, &out.qname, out.qtype, frame.forwarding);
         let authoritative = msg.flags.aa || frame.forwarding;
+        let validating = r.validator().is_some();
+        // With validation, the client's answer is cached once judged; fetched DS and
+        // DNSKEY RRsets live in the validator; name server addresses, not validated,
+        // are cached only for the resolver's own use (never as answers to clients).
+        let defer_cache = validating && frame.goal != Goal::NsAddress;
+        let rank = if validating {
+            Rank::Additional
+        } else {
+            Rank::Answer
+        };
         match classified {
             Classified::Lame(reason) => {
                 tracing::debug!(server = %out.addr, qname = %out.qname, reason, "unusable reply");
@@ -276,6 +327,18 @@ impl Iteration {
                 for set in rrsets(glue.iter().cloned()) {
                     cache.insert(set, Rank::Additional, now);
                 }
+                if validating {
+                    // RFC 4035 §3.1.4: a signed referral carries the child's DS RRset
+                    // or the proof that there is none; keep it for the chain of trust.
+                    let (ds, proof) = referral_proof(msg, &frame.zone, &zone);
+                    if !ds.is_empty() || !proof.is_empty() {
+                        self.referral_ds.retain(|(z, _, _)| *z != zone);
+                        self.referral_ds.push((zone.clone(), ds, proof));
+                    }
+                }
+                let Some(frame) = self.frames.last_mut() else {
+                    return self.advance(r, now);
+                };
                 let (servers, unresolved) = name_servers(r, &zone, &ns, &glue, now);
                 frame.zone = zone;
                 frame.servers = servers;
@@ -292,6 +355,9 @@ impl Iteration {
                 soa,
             } if minimising && chain.is_empty() => {
                 // RFC 8020: nothing exists below a name that does not exist.
+                if validating {
+                    keep_proof(frame, msg);
+                }
                 let qname = frame.qname.clone();
                 self.negative(r, qname, NegativeKind::NxDomain, soa, out.addr, now)
             }
@@ -305,8 +371,13 @@ impl Iteration {
                     self.fail_server(out.server);
                     return self.advance(r, now);
                 }
-                cache_chain(r, &chain, now);
-                r.cache().insert(rrset.clone(), Rank::Answer, now);
+                if validating {
+                    keep_proof(frame, msg);
+                }
+                if !defer_cache {
+                    cache_chain(r, &chain, rank, now);
+                    r.cache().insert(rrset.clone(), rank, now);
+                }
                 frame.chain.extend(chain);
                 let mut answers = std::mem::take(&mut frame.chain);
                 if answers.len() > r.config().limits.max_cname_chain {
@@ -320,7 +391,12 @@ impl Iteration {
                     self.fail_server(out.server);
                     return self.advance(r, now);
                 }
-                cache_chain(r, &chain, now);
+                if validating {
+                    keep_proof(frame, msg);
+                }
+                if !defer_cache {
+                    cache_chain(r, &chain, rank, now);
+                }
                 frame.chain.extend(chain);
                 if frame.chain.len() > r.config().limits.max_cname_chain {
                     return self.fail(r, now, EDE_OTHER, "CNAME chain too long");
@@ -332,7 +408,12 @@ impl Iteration {
                     self.fail_server(out.server);
                     return self.advance(r, now);
                 }
-                cache_chain(r, &chain, now);
+                if validating {
+                    keep_proof(frame, msg);
+                }
+                if !defer_cache {
+                    cache_chain(r, &chain, rank, now);
+                }
                 let name = chain_end(&chain).unwrap_or_else(|| frame.qname.clone());
                 frame.chain.extend(chain);
                 self.negative(r, name, kind, soa, out.addr, now)
@@ -359,7 +440,10 @@ impl Iteration {
             NxMetadata::from_server(responder.ip(), asked, frame.servers.len())
         });
         let key = CacheKey::new(name.clone(), frame.qtype);
-        if let Some(soa) = &soa
+        // With validation, a negative answer is cached once judged (and one for a name
+        // server's address, not validated, not at all).
+        if r.validator().is_none()
+            && let Some(soa) = &soa
             && let NegativeInsert::Contested { .. } =
                 r.cache()
                     .insert_negative_with(&key, kind, soa, metadata.clone(), now)
@@ -383,6 +467,9 @@ impl Iteration {
             external: false,
             extended_error: None,
             nx_metadata: metadata,
+            security: Security::Indeterminate,
+            rrsigs: Vec::new(),
+            proof: Vec::new(),
         };
         self.complete(r, now, answer)
     }
@@ -402,6 +489,9 @@ impl Iteration {
         let chain = std::mem::take(&mut frame.chain);
         let mut fresh = new_frame(r, frame.goal, target, frame.qtype, now);
         fresh.chain = chain;
+        fresh.proof = std::mem::take(&mut frame.proof);
+        fresh.zones = std::mem::take(&mut frame.zones);
+        fresh.fetch = frame.fetch.take();
         *frame = fresh;
         self.advance(r, now)
     }
@@ -414,9 +504,34 @@ impl Iteration {
         };
         match frame.goal {
             Goal::Client => {
+                if r.validator().is_some() && answer.rcode != Rcode::SERVFAIL && !answer.stale {
+                    let mut proof = frame.proof;
+                    proof.extend(answer.rrsigs.iter().cloned());
+                    proof.extend(answer.proof.iter().cloned());
+                    self.pending = Some(Pending {
+                        answer,
+                        proof,
+                        zones: frame.zones,
+                    });
+                    return self.validate(r, now);
+                }
                 let mut answer = answer;
                 r.mark_external(&mut answer);
                 self.finish(answer)
+            }
+            Goal::Fetch => {
+                if let (Some(validator), Some(fetch)) = (r.validator(), &frame.fetch) {
+                    let mut proof = frame.proof;
+                    proof.extend(answer.rrsigs.iter().cloned());
+                    proof.extend(answer.proof.iter().cloned());
+                    let reply = (answer.rcode != Rcode::SERVFAIL).then_some(Reply {
+                        rcode: answer.rcode,
+                        answers: &answer.answers,
+                        proof: &proof,
+                    });
+                    validator.learn(fetch, reply, &|n: &Name| r.is_cut(n, now), now);
+                }
+                self.validate(r, now)
             }
             Goal::NsAddress => {
                 if let Some(parent) = self.frames.last_mut() {
@@ -485,6 +600,14 @@ impl Iteration {
             }
             // Every server of this frame failed.
             let failed = self.frames.pop();
+            if let Some(f) = &failed
+                && f.goal == Goal::Fetch
+            {
+                if let (Some(validator), Some(fetch)) = (r.validator(), &f.fetch) {
+                    validator.learn(fetch, None, &|n: &Name| r.is_cut(n, now), now);
+                }
+                return self.validate(r, now);
+            }
             if failed
                 .as_ref()
                 .is_some_and(|f| f.confined && f.goal == Goal::Client)
@@ -517,10 +640,18 @@ impl Iteration {
         query.flags.rd = frame.forwarding;
         let edns = !r.servers().no_edns(server.addr);
         if edns {
-            query.edns = Some(Edns {
+            let mut opt = Edns {
                 udp_payload_size: r.config().edns_udp_size,
                 ..Edns::default()
-            });
+            };
+            // RFC 4035 §4.1: a validating resolver sets DO. A forwarder is asked with CD
+            // too, so that it hands over data it finds bogus and we judge it ourselves
+            // (RFC 4035 §4.9.3 does not apply: it is not a stub).
+            if r.validator().is_some() {
+                opt.set_dnssec_ok(true);
+                query.flags.cd = frame.forwarding;
+            }
+            query.edns = Some(opt);
         }
         let message = match query.to_wire(512) {
             Ok(bytes) => bytes,
@@ -582,6 +713,194 @@ impl Iteration {
         self.outstanding = None;
         Step::Done(answer)
     }
+
+    /// Judges the pending client answer, or starts the fetch of the DS or DNSKEY RRset
+    /// the judgement needs (taken from a referral seen on the way down when there is
+    /// one, with no query).
+    fn validate(&mut self, r: &Resolver, now: u64) -> Step {
+        let Some(validator) = r.validator() else {
+            return match self.pending.take() {
+                Some(p) => self.finish(p.answer),
+                None => self.advance(r, now),
+            };
+        };
+        let is_cut = |n: &Name| r.is_cut(n, now);
+        loop {
+            let Some(pending) = &self.pending else {
+                return self.advance(r, now);
+            };
+            let evidence = Evidence {
+                qname: &self.qname,
+                qtype: self.qtype,
+                rcode: pending.answer.rcode,
+                answers: &pending.answer.answers,
+                authority: &pending.answer.authority,
+                proof: &pending.proof,
+                zones: &pending.zones,
+            };
+            let fetch = match validator.judge(&evidence, &is_cut, now) {
+                Ok(verdict) => return self.conclude(r, verdict, now),
+                Err(fetch) => fetch,
+            };
+            if let Fetch::Ds(zone) = &fetch
+                && let Some(at) = self.referral_ds.iter().position(|(z, _, _)| z == zone)
+            {
+                let (_, ds, proof) = self.referral_ds.swap_remove(at);
+                let reply = Reply {
+                    rcode: Rcode::NOERROR,
+                    answers: &ds,
+                    proof: &proof,
+                };
+                validator.learn(&fetch, Some(reply), &is_cut, now);
+                continue;
+            }
+            let times = match self.fetched.iter_mut().find(|(f, _)| *f == fetch) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    self.fetched.push((fetch.clone(), 1));
+                    1
+                }
+            };
+            if times > MAX_FETCHES_OF_ONE {
+                let failure = Failure {
+                    security: Security::Bogus,
+                    ede: Ede::DnssecIndeterminate,
+                    reason: "the chain of trust could not be built",
+                };
+                return self.conclude(r, Verdict::from(failure), now);
+            }
+            let (qname, qtype) = fetch.question();
+            let mut frame = new_frame(r, Goal::Fetch, qname, qtype, now);
+            frame.fetch = Some(fetch);
+            self.frames.push(frame);
+            return self.advance(r, now);
+        }
+    }
+
+    /// Ends the resolution with the pending answer as `verdict` says: Bogus goes out
+    /// with its Extended DNS Error (as SERVFAIL, unless the client set CD) and is not
+    /// cached; anything else is cached with its signatures and status.
+    fn conclude(&mut self, r: &Resolver, verdict: Verdict, now: u64) -> Step {
+        let Some(pending) = self.pending.take() else {
+            return self.advance(r, now);
+        };
+        let mut answer = pending.answer;
+        let proof = pending.proof;
+        answer.security = verdict.security;
+        answer.rrsigs = rrsets(answer.answers.iter().cloned())
+            .iter()
+            .filter_map(|set| set.first())
+            .flat_map(|first| rrsigs_of(&proof, &first.owner, first.rtype()))
+            .collect();
+        answer.proof = proof
+            .iter()
+            .filter(|p| {
+                is_denial(p)
+                    || answer.authority.iter().any(|a| {
+                        a.owner == p.owner
+                            && matches!(&p.data, RData::Rrsig(s) if s.type_covered == a.rtype())
+                    })
+            })
+            .cloned()
+            .collect();
+        match (verdict.security, verdict.failure) {
+            (Security::Bogus, failure) => {
+                let (code, reason) = failure.map_or((Ede::DnssecBogus.code(), "bogus"), |f| {
+                    (f.ede.code(), f.reason)
+                });
+                tracing::info!(qname = %self.qname, qtype = %self.qtype, ede = code, reason, "DNSSEC validation failed");
+                answer.extended_error = Some(ExtendedError::new(code, reason));
+            }
+            (security, failure) => {
+                if answer.extended_error.is_none()
+                    && let Some(f) = failure
+                {
+                    // RFC 8914: why an answer is not Secure (an unsupported algorithm,
+                    // too many NSEC3 iterations) may go with it.
+                    answer.extended_error = Some(ExtendedError::new(f.ede.code(), f.reason));
+                }
+                if security == Security::Secure
+                    && negative_of(&answer, &self.qname, self.qtype).is_some()
+                    && let Some(soa) = answer.authority.iter().find(|a| a.rtype() == Rtype::SOA)
+                    && let Some(validator) = r.validator()
+                {
+                    validator.remember_denial(&soa.owner, soa, &answer.proof, now);
+                }
+                if let Some(contested) = self.cache_validated(r, &answer, &proof, security, now) {
+                    answer = contested;
+                }
+            }
+        }
+        r.mark_external(&mut answer);
+        self.finish(answer)
+    }
+
+    /// Caches a validated (not Bogus) answer with its signatures: each RRset of the
+    /// answer section but the CNAMEs synthesised from a DNAME, and the negative answer
+    /// with its proof. Returns the contested positive data instead when the negative
+    /// answer contradicts the cache (seed 003 §12.2 rule 5).
+    fn cache_validated(
+        &self,
+        r: &Resolver,
+        answer: &Answer,
+        proof: &[Record],
+        security: Security,
+        now: u64,
+    ) -> Option<Answer> {
+        let denial: Vec<Record> = proof.iter().filter(|p| is_denial(p)).cloned().collect();
+        let mut follows_dname = false;
+        for set in rrsets(answer.answers.iter().cloned()) {
+            let Some(first) = set.first() else {
+                continue;
+            };
+            let (owner, rtype) = (first.owner.clone(), first.rtype());
+            let synthesised = follows_dname && rtype == Rtype::CNAME;
+            follows_dname = rtype == Rtype::DNAME;
+            if synthesised {
+                continue;
+            }
+            let mut rrsigs = rrsigs_of(proof, &owner, rtype);
+            if expanded(proof, &owner, rtype) {
+                rrsigs.extend(denial.iter().cloned());
+            }
+            let signed = Signed {
+                rrsigs: rrsigs.into(),
+                security,
+            };
+            r.cache().insert_signed(set, signed, Rank::Answer, now);
+        }
+        let (name, kind) = negative_of(answer, &self.qname, self.qtype)?;
+        let soa = answer.authority.iter().find(|a| a.rtype() == Rtype::SOA)?;
+        let signed = Signed {
+            rrsigs: answer.proof.clone().into(),
+            security,
+        };
+        let key = CacheKey::new(name.clone(), self.qtype);
+        let inserted = r.cache().insert_negative_signed(
+            &key,
+            kind,
+            soa,
+            answer.nx_metadata.clone(),
+            signed,
+            now,
+        );
+        if !matches!(inserted, NegativeInsert::Contested { .. }) {
+            return None;
+        }
+        let mut hit = r.from_cache(&name, self.qtype, now)?.answer;
+        let mut answers: Vec<Record> = answer
+            .answers
+            .iter()
+            .filter(|a| a.owner != name)
+            .cloned()
+            .collect();
+        answers.append(&mut hit.answers);
+        hit.answers = answers;
+        Some(hit)
+    }
 }
 
 /// A frame for (`qname`, `qtype`) at the closest cut with known servers.
@@ -599,7 +918,12 @@ fn new_frame(r: &Resolver, goal: Goal, qname: Name, qtype: Rtype, now: u64) -> F
         _ if confined => (qname.clone(), Vec::new(), Vec::new(), false),
         Some(f) => (f.zone.clone(), servers_at(&f.upstreams), Vec::new(), true),
         None => {
-            let (zone, servers, unresolved) = closest_cut(r, &qname, now);
+            // RFC 4035 §4.2: a DS RRset is the parent's; start above the child's cut.
+            let start = match qtype {
+                Rtype::DS => qname.parent().unwrap_or_else(Name::root),
+                _ => qname.clone(),
+            };
+            let (zone, servers, unresolved) = closest_cut(r, &start, now);
             (zone, servers, unresolved, false)
         }
     };
@@ -616,6 +940,9 @@ fn new_frame(r: &Resolver, goal: Goal, qname: Name, qtype: Rtype, now: u64) -> F
         minimise,
         retry: None,
         confined,
+        proof: Vec::new(),
+        zones: Vec::new(),
+        fetch: None,
     }
 }
 
@@ -717,14 +1044,14 @@ fn answers_query(msg: &Message, out: &Outstanding) -> bool {
 }
 
 /// Caches the CNAME and DNAME records of a chain (not the synthesised CNAMEs, which a
-/// DNAME's cache entry stands for).
-fn cache_chain(r: &Resolver, chain: &[Record], now: u64) {
+/// DNAME's cache entry stands for) with `rank`.
+fn cache_chain(r: &Resolver, chain: &[Record], rank: Rank, now: u64) {
     let mut follows_dname = false;
     for record in chain {
         let synthesised = follows_dname && record.rtype() == Rtype::CNAME;
         follows_dname = record.rtype() == Rtype::DNAME;
         if !synthesised {
-            r.cache().insert(vec![record.clone()], Rank::Answer, now);
+            r.cache().insert(vec![record.clone()], rank, now);
         }
     }
 }
@@ -738,14 +1065,99 @@ fn chain_end(chain: &[Record]) -> Option<Name> {
 }
 
 fn positive_answer(answers: Vec<Record>) -> Answer {
-    Answer {
-        rcode: Rcode::NOERROR,
-        answers,
-        authority: Vec::new(),
-        stale: false,
-        contested: false,
-        external: false,
-        extended_error: None,
-        nx_metadata: None,
+    Answer::positive(answers)
+}
+
+/// Whether `r` is DNSSEC proof material: an RRSIG, NSEC or NSEC3 record.
+fn is_proof(r: &Record) -> bool {
+    matches!(r.rtype(), Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3)
+}
+
+/// Whether `r` is an NSEC or NSEC3 record or an RRSIG over one.
+fn is_denial(r: &Record) -> bool {
+    match &r.data {
+        RData::Nsec(_) | RData::Nsec3(_) => true,
+        RData::Rrsig(sig) => matches!(sig.type_covered, Rtype::NSEC | Rtype::NSEC3),
+        _ => false,
+    }
+}
+
+/// Keeps the proof material of a response the frame's answer is made of: RRSIG, NSEC
+/// and NSEC3 records of the answer and authority sections, in the bailiwick of the
+/// server's zone (or any, from a forwarder).
+fn keep_proof(frame: &mut Frame, msg: &Message) {
+    let zone = &frame.zone;
+    let forwarding = frame.forwarding;
+    frame.proof.extend(
+        msg.answers
+            .iter()
+            .chain(&msg.authority)
+            .filter(|r| r.class == Class::IN && is_proof(r))
+            .filter(|r| forwarding || r.owner.is_subdomain_of(zone))
+            .cloned(),
+    );
+    if !frame.zones.contains(&frame.zone) {
+        frame.zones.push(frame.zone.clone());
+    }
+}
+
+/// The DS RRset of `child` in a referral from `parent`'s servers, and the RRSIG, NSEC
+/// and NSEC3 records of the authority section in `parent`'s bailiwick.
+fn referral_proof(msg: &Message, parent: &Name, child: &Name) -> (Vec<Record>, Vec<Record>) {
+    let usable = |r: &&Record| r.class == Class::IN && r.owner.is_subdomain_of(parent);
+    let ds = msg
+        .authority
+        .iter()
+        .filter(usable)
+        .filter(|r| r.owner == *child && r.rtype() == Rtype::DS)
+        .cloned()
+        .collect();
+    let proof = msg
+        .authority
+        .iter()
+        .filter(usable)
+        .filter(|r| is_proof(r))
+        .cloned()
+        .collect();
+    (ds, proof)
+}
+
+/// The RRSIGs in `proof` over the RRset (`owner`, `rtype`).
+fn rrsigs_of(proof: &[Record], owner: &Name, rtype: Rtype) -> Vec<Record> {
+    proof
+        .iter()
+        .filter(|r| r.owner == *owner)
+        .filter(|r| matches!(&r.data, RData::Rrsig(sig) if sig.type_covered == rtype))
+        .cloned()
+        .collect()
+}
+
+/// Whether the RRset (`owner`, `rtype`) was expanded from a wildcard, by its RRSIGs'
+/// Labels field (RFC 4034 §3.1.3).
+fn expanded(proof: &[Record], owner: &Name, rtype: Rtype) -> bool {
+    !owner.is_wildcard()
+        && rrsigs_of(proof, owner, rtype)
+            .iter()
+            .any(|r| match &r.data {
+                RData::Rrsig(sig) => usize::from(sig.labels) < owner.label_count(),
+                _ => false,
+            })
+}
+
+/// The name and kind of a negative answer to (`qname`, `qtype`), with its SOA, or
+/// `None` for a positive one.
+fn negative_of(answer: &Answer, qname: &Name, qtype: Rtype) -> Option<(Name, NegativeKind)> {
+    let end = chain_end(&answer.answers).unwrap_or_else(|| qname.clone());
+    match answer.rcode {
+        Rcode::NXDOMAIN => Some((end, NegativeKind::NxDomain)),
+        Rcode::NOERROR
+            if !answer
+                .answers
+                .iter()
+                .any(|r| r.owner == end && r.rtype() == qtype) =>
+        {
+            Some((end, NegativeKind::NoData))
+        }
+        _ => None,
     }
 }

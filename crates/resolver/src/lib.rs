@@ -18,6 +18,9 @@
 //! - [`rate`]: the per-name query-rate detector (seed 003 §15.1 invariant 3).
 //! - [`scope`]: zone scoping (seed 003 §16.1), `_scope` TXT records and the policy
 //!   they give.
+//! - [`validator`]: DNSSEC validation (RFC 4033–4035, RFC 5155, RFC 6840): trust
+//!   anchors, negative trust anchors, chains of trust built zone cut by zone cut, and
+//!   the Secure/Insecure/Bogus/Indeterminate verdict with its Extended DNS Error.
 //! - [`Resolver`] with [`Iteration`]: the answer from the cache alone (the hit path,
 //!   memory only), or iterative and forwarding resolution as a state machine the edge
 //!   drives with bytes, round-trip times and timeouts ([`iterate`]); responses are
@@ -44,6 +47,7 @@ pub mod rate;
 mod resolver;
 pub mod scope;
 pub mod servers;
+pub mod validator;
 
 pub use answer::Answer;
 pub use cache::{Cache, CacheConfig, CacheKey};

@@ -17,6 +17,7 @@ use crate::cache::{Cache, CacheKey, NegativeKind, Rank};
 use crate::iterate::Iteration;
 use crate::scope::{Policy, ScopeTable};
 use crate::servers::{Random, ServerStats};
+use crate::validator::{Security, ValidationConfig, Validator};
 
 /// A zone whose names are sent to recursive upstreams instead of being resolved
 /// iteratively (a forward zone).
@@ -76,6 +77,8 @@ pub struct ResolverConfig {
     pub edns_udp_size: u16,
     /// Work limits per query.
     pub limits: Limits,
+    /// DNSSEC validation, with its trust anchors; `None` turns it off.
+    pub validation: Option<ValidationConfig>,
 }
 
 impl Default for ResolverConfig {
@@ -88,6 +91,7 @@ impl Default for ResolverConfig {
             use_ipv6: false,
             edns_udp_size: 1232,
             limits: Limits::default(),
+            validation: None,
         }
     }
 }
@@ -110,12 +114,15 @@ pub struct Resolver {
     random: Random,
     /// Zone scopes (seed 003 §16.1), replaced whole when the node's zones change.
     scopes: ArcSwap<ScopeTable>,
+    /// The DNSSEC validator, when validation is on.
+    validator: Option<Validator>,
 }
 
 impl Resolver {
     /// A resolver over `cache`.
     pub fn new(config: ResolverConfig, cache: Cache) -> Resolver {
         Resolver {
+            validator: config.validation.as_ref().map(Validator::new),
             config,
             cache,
             servers: ServerStats::default(),
@@ -152,6 +159,19 @@ impl Resolver {
         &self.config
     }
 
+    /// The DNSSEC validator, when validation is on.
+    pub fn validator(&self) -> Option<&Validator> {
+        self.validator.as_ref()
+    }
+
+    /// Whether the cache holds a delegation (an NS RRset from a referral or an answer)
+    /// at `name`: a zone cut the validator can start a DS lookup from.
+    pub(crate) fn is_cut(&self, name: &Name, now: u64) -> bool {
+        self.cache
+            .get(&CacheKey::new(name.clone(), Rtype::NS), now)
+            .is_some()
+    }
+
     /// The cache.
     pub fn cache(&self) -> &Cache {
         &self.cache
@@ -178,6 +198,7 @@ impl Resolver {
     /// served; glue and referral NS records are for the resolver's own use.
     pub fn from_cache(&self, qname: &Name, qtype: Rtype, now: u64) -> Option<CacheHit> {
         let mut chain: Vec<Record> = Vec::new();
+        let mut sigs = Signatures::default();
         let mut name = qname.clone();
         let mut contested = false;
         let mut prefetch = false;
@@ -186,8 +207,10 @@ impl Resolver {
             if let Some(hit) = self.cache.get(&key, now).filter(|h| h.rank == Rank::Answer) {
                 contested |= hit.contested;
                 prefetch |= hit.prefetch;
+                sigs.add(hit.security, hit.rrsigs);
                 chain.extend(hit.records);
                 let mut answer = positive(chain, contested, false);
+                sigs.apply(&mut answer);
                 self.mark_external(&mut answer);
                 return Some(CacheHit { answer, prefetch });
             }
@@ -201,13 +224,15 @@ impl Resolver {
                     let target = cname_target(&hit.records)?;
                     contested |= hit.contested;
                     prefetch |= hit.prefetch;
+                    sigs.add(hit.security, hit.rrsigs);
                     chain.extend(hit.records);
                     name = target;
                     continue;
                 }
             }
             let negative = self.cache.get_negative(&key, now)?;
-            let answer = Answer {
+            sigs.add(negative.security, Vec::new());
+            let mut answer = Answer {
                 rcode: match negative.kind {
                     NegativeKind::NxDomain => Rcode::NXDOMAIN,
                     NegativeKind::NoData => Rcode::NOERROR,
@@ -219,31 +244,56 @@ impl Resolver {
                 external: false,
                 extended_error: None,
                 nx_metadata: negative.metadata,
+                security: Security::Indeterminate,
+                rrsigs: Vec::new(),
+                proof: negative.proof,
             };
+            sigs.apply(&mut answer);
             return Some(CacheHit { answer, prefetch });
         }
         None
     }
 
+    /// The NXDOMAIN or NODATA that validated NSEC records already prove (RFC 8198), as
+    /// a Secure answer, or `None`. Memory only, like [`Resolver::from_cache`], so the
+    /// hit path can use it too.
+    pub fn synthesised(&self, qname: &Name, qtype: Rtype, now: u64) -> Option<Answer> {
+        let denial = self.validator.as_ref()?.synthesise(qname, qtype, now)?;
+        Some(Answer {
+            rcode: denial.rcode,
+            authority: vec![denial.soa],
+            proof: denial.proof,
+            security: Security::Secure,
+            ..Answer::positive(Vec::new())
+        })
+    }
+
     /// The answer from cached data that may have expired less than
     /// `max_stale_serve_time` ago (RFC 8767), flagged stale with EDE 3 if any of it is,
     /// or `None` (the caller answers SERVFAIL). Negative answers are never served stale.
+    /// With validation on, expired data is served only if it was validated Secure or
+    /// proven Insecure when it was cached (seed 003 §11.3).
     pub fn stale(&self, qname: &Name, qtype: Rtype, now: u64) -> Option<Answer> {
+        let servable = |hit: &crate::cache::CachedRrset| {
+            hit.rank == Rank::Answer
+                && (self.validator.is_none()
+                    || !hit.stale
+                    || matches!(hit.security, Security::Secure | Security::Insecure))
+        };
         let mut chain: Vec<Record> = Vec::new();
+        let mut sigs = Signatures::default();
         let mut name = qname.clone();
         let mut stale = false;
         let mut contested = false;
         for _ in 0..=self.config.limits.max_cname_chain {
             let key = CacheKey::new(name.clone(), qtype);
-            if let Some(hit) = self
-                .cache
-                .get_stale(&key, now)
-                .filter(|h| h.rank == Rank::Answer)
-            {
+            if let Some(hit) = self.cache.get_stale(&key, now).filter(servable) {
                 stale |= hit.stale;
                 contested |= hit.contested;
+                sigs.add(hit.security, hit.rrsigs);
                 chain.extend(hit.records);
                 let mut answer = positive(chain, contested, stale);
+                sigs.apply(&mut answer);
                 self.mark_external(&mut answer);
                 return Some(answer);
             }
@@ -251,10 +301,11 @@ impl Resolver {
             let hit = self
                 .cache
                 .get_stale(&alias, now)
-                .filter(|h| h.rank == Rank::Answer && qtype != Rtype::CNAME)?;
+                .filter(|h| servable(h) && qtype != Rtype::CNAME)?;
             name = cname_target(&hit.records)?;
             stale |= hit.stale;
             contested |= hit.contested;
+            sigs.add(hit.security, hit.rrsigs);
             chain.extend(hit.records);
         }
         None
@@ -263,14 +314,57 @@ impl Resolver {
 
 fn positive(answers: Vec<Record>, contested: bool, stale: bool) -> Answer {
     Answer {
-        rcode: Rcode::NOERROR,
-        answers,
-        authority: Vec::new(),
         stale,
         contested,
-        external: false,
         extended_error: stale.then(|| ExtendedError::new(EDE_STALE_ANSWER, "")),
-        nx_metadata: None,
+        ..Answer::positive(answers)
+    }
+}
+
+/// The DNSSEC side of an answer put together from cached RRsets: their RRSIGs, and the
+/// weakest status among them (Secure only if every part is).
+struct Signatures {
+    rrsigs: Vec<Record>,
+    /// The NSEC/NSEC3 proof of wildcard expansions, for the authority section.
+    proof: Vec<Record>,
+    security: Security,
+}
+
+impl Default for Signatures {
+    fn default() -> Signatures {
+        Signatures {
+            rrsigs: Vec::new(),
+            proof: Vec::new(),
+            security: Security::Secure,
+        }
+    }
+}
+
+impl Signatures {
+    fn add(&mut self, security: Security, rrsigs: Vec<Record>) {
+        for r in rrsigs {
+            let denial = match &r.data {
+                RData::Nsec(_) | RData::Nsec3(_) => true,
+                RData::Rrsig(sig) => matches!(sig.type_covered, Rtype::NSEC | Rtype::NSEC3),
+                _ => false,
+            };
+            if denial {
+                self.proof.push(r);
+            } else {
+                self.rrsigs.push(r);
+            }
+        }
+        self.security = match (self.security, security) {
+            (Security::Secure, other) => other,
+            (Security::Indeterminate, _) | (_, Security::Indeterminate) => Security::Indeterminate,
+            (current, _) => current,
+        };
+    }
+
+    fn apply(self, answer: &mut Answer) {
+        answer.security = self.security;
+        answer.rrsigs = self.rrsigs;
+        answer.proof.extend(self.proof);
     }
 }
 

@@ -5,6 +5,8 @@
 //!
 //! The request and response rules are plain functions ([`query_from_get`],
 //! [`query_from_post`], [`freshness`]); [`serve`] is the tokio/hyper loop around them.
+//! What the answerer defers (UPDATE, NOTIFY, signed queries, transfers) is awaited on
+//! the connection's task; a zone transfer is served when it is one message.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -30,7 +32,7 @@ use crate::stats::{ConnectionSlot, ListenerStats};
 use crate::timed_io::TimedIo;
 use crate::tls::{self, ServerTls};
 use crate::walk::{Section, records};
-use crate::{Respond, doh_json, padding, unix_now};
+use crate::{Answer, Respond, doh_json, padding, refused_with_ede, unix_now};
 
 /// The media type of DNS messages over HTTP (RFC 8484 §6).
 pub const DNS_MESSAGE: &str = "application/dns-message";
@@ -40,6 +42,8 @@ pub const DEFAULT_PATH: &str = "/dns-query";
 pub const MAX_MESSAGE: usize = 65535;
 /// The smallest: a header.
 const MIN_MESSAGE: usize = 12;
+/// Extended DNS Error "Not Supported" (RFC 8914 §4.22).
+pub const EDE_NOT_SUPPORTED: u16 = 21;
 
 /// Why a request gets no DNS answer: the HTTP status and a short reason for the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,39 +290,58 @@ where
 }
 
 impl DohService {
-    /// Answers one HTTP request.
+    /// Answers one HTTP/1.1 or HTTP/2 request.
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
-        match self.query(request).await {
-            Ok((query, json)) => self.answer(&query, json, peer),
+        let (parts, body) = request.into_parts();
+        let body = if parts.method == Method::POST {
+            match Limited::new(body, MAX_MESSAGE).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => {
+                    return rejected(reject(StatusCode::PAYLOAD_TOO_LARGE, "body too long"))
+                        .map(Full::new);
+                }
+            }
+        } else {
+            Bytes::new()
+        };
+        self.respond_to(&parts, body, peer).await.map(Full::new)
+    }
+
+    /// The response to a request whose body has been read (at most [`MAX_MESSAGE`]
+    /// bytes), whatever HTTP version carried it.
+    pub(crate) async fn respond_to(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: Bytes,
+        peer: SocketAddr,
+    ) -> Response<Bytes> {
+        match self.query(parts, body) {
+            Ok((query, json)) => self.answer(&query, json, peer).await,
             Err(rejection) => rejected(rejection),
         }
     }
 
     /// The query of a request, and whether it is in the JSON form.
-    async fn query(&self, request: Request<Incoming>) -> Result<(Vec<u8>, bool), Rejection> {
-        if request.uri().path() != self.path {
+    fn query(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: Bytes,
+    ) -> Result<(Vec<u8>, bool), Rejection> {
+        if parts.uri.path() != self.path {
             return Err(reject(StatusCode::NOT_FOUND, "not found"));
         }
-        let query_string = request.uri().query();
-        if request.method() == Method::GET && doh_json::wanted(query_string) {
+        let query_string = parts.uri.query();
+        if parts.method == Method::GET && doh_json::wanted(query_string) {
             return Ok((
                 doh_json::query_from_params(query_string.unwrap_or_default())?,
                 true,
             ));
         }
-        let query = match *request.method() {
+        let query = match parts.method {
             Method::GET => query_from_get(query_string),
             Method::POST => {
-                let content_type = request
-                    .headers()
-                    .get(CONTENT_TYPE)
-                    .map(|v| v.as_bytes().to_vec());
-                let body = Limited::new(request.into_body(), MAX_MESSAGE)
-                    .collect()
-                    .await
-                    .map_err(|_| reject(StatusCode::PAYLOAD_TOO_LARGE, "body too long"))?
-                    .to_bytes();
-                query_from_post(content_type.as_deref(), body)
+                let content_type = parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
+                query_from_post(content_type, body)
             }
             _ => Err(reject(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -328,14 +351,21 @@ impl DohService {
         Ok((query, false))
     }
 
-    fn answer(&self, query: &[u8], json: bool, peer: SocketAddr) -> Response<Full<Bytes>> {
+    /// Answers `query`; what the answerer defers is awaited here, on this connection's
+    /// task (the work itself runs where the answerer put it).
+    async fn answer(&self, query: &[u8], json: bool, peer: SocketAddr) -> Response<Bytes> {
         let ctx = QueryContext {
             client: peer,
             transport: Transport::Stream,
             now: unix_now(),
         };
-        let Some(mut answer) = self.respond.respond(query, &ctx) else {
-            return rejected(reject(StatusCode::BAD_REQUEST, "not a DNS query"));
+        let (mut answer, pad) = match self.respond.respond(query, &ctx) {
+            Answer::Reply(answer) => (answer, true),
+            Answer::Drop => return rejected(reject(StatusCode::BAD_REQUEST, "not a DNS query")),
+            Answer::Deferred(messages) => match deferred(query, messages).await {
+                Some(answer) => (answer, false),
+                None => return rejected(reject(StatusCode::BAD_REQUEST, "not a DNS query")),
+            },
         };
         let max_age = freshness(&answer).unwrap_or(0);
         let (body, media) = if json {
@@ -344,10 +374,12 @@ impl DohService {
             };
             (Bytes::from(text), doh_json::DNS_JSON)
         } else {
-            padding::pad_response(query, &mut answer);
+            if pad {
+                padding::pad_response(query, &mut answer);
+            }
             (Bytes::from(answer), DNS_MESSAGE)
         };
-        let mut response = Response::new(Full::new(body));
+        let mut response = Response::new(body);
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(media));
         if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}")) {
@@ -357,8 +389,26 @@ impl DohService {
     }
 }
 
-fn rejected(rejection: Rejection) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(format!("{}\n", rejection.reason))));
+/// The one message of a deferred answer. An HTTP response carries one DNS message (RFC
+/// 8484 §4.2), so a zone transfer of several messages is not served over DoH: the
+/// client gets REFUSED with Extended DNS Error 21 (Not Supported, RFC 8914) and should
+/// transfer over DoQ or DoT. `None` when nothing came.
+async fn deferred(query: &[u8], mut messages: mpsc::Receiver<Vec<u8>>) -> Option<Vec<u8>> {
+    let first = messages.recv().await?;
+    if messages.recv().await.is_none() {
+        return Some(first);
+    }
+    // Dropping the channel stops the producer.
+    drop(messages);
+    refused_with_ede(
+        query,
+        EDE_NOT_SUPPORTED,
+        "a zone transfer of more than one message does not fit one DoH response; use DoQ or DoT",
+    )
+}
+
+fn rejected(rejection: Rejection) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(format!("{}\n", rejection.reason)));
     *response.status_mut() = rejection.status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));

@@ -6,26 +6,31 @@
 //! The message ID must be 0 on the wire (§4.2.1). Malformed streams close the connection
 //! with `DOQ_PROTOCOL_ERROR` (§4.3.3); streams that never finish are cancelled.
 //!
-//! 0-RTT is accepted (the TLS configuration allows early data), but zone transfers are
-//! not replayable, so an AXFR or IXFR received before the handshake is complete is
-//! refused (§4.5) with REFUSED and Extended DNS Error 26, "Too Early" (§10.4). Once the
-//! handshake is complete they go to [`Respond::transfer`], the XoQ hook.
+//! 0-RTT is accepted (the TLS configuration allows early data), but only replayable
+//! transactions (§4.5: QUERY and NOTIFY, zone transfers excepted) are acted on before
+//! the handshake completes. Anything else (AXFR, IXFR, UPDATE, other opcodes) waits for
+//! the handshake to complete, the first of the behaviours §4.5 allows: data replayed by
+//! an attacker never gets that far, and a stream that merely raced the end of the
+//! handshake is served rather than refused. What the answerer hands elsewhere
+//! ([`Answer::Deferred`]: zone transfers over QUIC (XoQ, §4.2), UPDATE, NOTIFY, signed
+//! queries) is sent on the query's stream as its messages come, each with its length
+//! prefix.
 //!
 //! Connection migration and the idle timeout are quinn's (RFC 9000 §9, §10.1).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use lib_dns::message::{Edns, EdnsOption, ExtendedError, QueryView};
-use lib_dns::{Message, Rcode, Rtype};
+use lib_dns::message::QueryView;
+use lib_dns::{Opcode, Rtype};
 use quinn::crypto::rustls::QuicServerConfig;
 use quinn::{Connection, Endpoint, Incoming, RecvStream, SendStream, VarInt};
+use tokio::sync::watch;
 use zdns_auth::{QueryContext, Transport};
 
 use crate::stats::ListenerStats;
-use crate::{Respond, padding, unix_now};
+use crate::{Answer, Respond, padding, unix_now};
 
 /// No error: the stream or connection closes with nothing to signal (RFC 9250 §4.3).
 pub const DOQ_NO_ERROR: u32 = 0x0;
@@ -37,9 +42,6 @@ pub const DOQ_PROTOCOL_ERROR: u32 = 0x2;
 pub const DOQ_REQUEST_CANCELLED: u32 = 0x3;
 /// The server closes the connection because it is overloaded.
 pub const DOQ_EXCESSIVE_LOAD: u32 = 0x4;
-
-/// Extended DNS Error "Too Early" (RFC 9250 §10.4, RFC 8914).
-pub const EDE_TOO_EARLY: u16 = 26;
 
 /// The largest stream a client may send: a length prefix and a 65535-byte message.
 const MAX_STREAM: usize = 2 + 65535;
@@ -86,22 +88,17 @@ pub fn is_transfer(query: &[u8]) -> bool {
     QueryView::parse(query).is_ok_and(|q| matches!(q.qtype, Rtype::AXFR | Rtype::IXFR))
 }
 
-/// The answer to a transfer request that came in 0-RTT data: REFUSED with Extended DNS
-/// Error 26 (Too Early) when the query has EDNS (RFC 9250 §4.5). `None` when the query
-/// cannot be parsed (the stream is then cancelled).
-pub fn too_early(query: &[u8]) -> Option<Vec<u8>> {
-    let q = Message::parse(query).ok()?;
-    let mut r = Message::response_to(&q);
-    r.rcode = Rcode::REFUSED;
-    if q.edns.is_some() {
-        let mut edns = Edns::default();
-        edns.options.push(EdnsOption::ExtendedError(ExtendedError {
-            info_code: EDE_TOO_EARLY,
-            text: "zone transfers are not accepted in 0-RTT".to_owned(),
-        }));
-        r.edns = Some(edns);
+/// Whether `query` may be acted on from 0-RTT data (RFC 9250 §4.5): only QUERY and
+/// NOTIFY are replayable, and of the queries not zone transfers (§4.2, §10.5).
+pub fn replayable(query: &[u8]) -> bool {
+    let Some(&flags) = query.get(2) else {
+        return false;
+    };
+    match Opcode::new(flags >> 3) {
+        Opcode::QUERY => !is_transfer(query),
+        Opcode::NOTIFY => true,
+        _ => false,
     }
-    r.to_wire(65535).ok()
 }
 
 /// Frames one message with its 2-byte length; `None` when it is too long.
@@ -219,17 +216,19 @@ async fn connection(incoming: Incoming, service: &Arc<DoqService>) {
             return;
         }
     };
-    let handshaken = Arc::new(AtomicBool::new(false));
+    // Whether the handshake is complete; streams that must wait for it watch this.
+    let (complete, handshake) = watch::channel(false);
     let conn = match connecting.into_0rtt() {
         Ok((conn, accepted)) => {
             // Streams may arrive before the handshake completes (0-RTT data).
-            let done = Arc::clone(&handshaken);
             let stats = Arc::clone(&service.stats);
             let watched = conn.clone();
             let limit = service.limits.handshake_timeout;
             tokio::spawn(async move {
                 match tokio::time::timeout(limit, accepted).await {
-                    Ok(_) => done.store(true, Ordering::Release),
+                    Ok(_) => {
+                        complete.send_replace(true);
+                    }
                     Err(_) => {
                         stats.handshake_failed();
                         watched.close(VarInt::from_u32(DOQ_NO_ERROR), b"handshake timeout");
@@ -241,7 +240,7 @@ async fn connection(incoming: Incoming, service: &Arc<DoqService>) {
         Err(connecting) => {
             match tokio::time::timeout(service.limits.handshake_timeout, connecting).await {
                 Ok(Ok(conn)) => {
-                    handshaken.store(true, Ordering::Release);
+                    complete.send_replace(true);
                     conn
                 }
                 Ok(Err(e)) => {
@@ -267,9 +266,9 @@ async fn connection(incoming: Incoming, service: &Arc<DoqService>) {
         };
         let service = Arc::clone(service);
         let conn = conn.clone();
-        let handshaken = Arc::clone(&handshaken);
+        let handshake = handshake.clone();
         tokio::spawn(async move {
-            stream(&conn, send, recv, &service, &handshaken).await;
+            stream(&conn, send, recv, &service, handshake).await;
         });
     }
 }
@@ -280,7 +279,7 @@ async fn stream(
     mut send: SendStream,
     mut recv: RecvStream,
     service: &DoqService,
-    handshaken: &AtomicBool,
+    mut handshake: watch::Receiver<bool>,
 ) {
     let peer = conn.remote_address();
     let cancel = VarInt::from_u32(DOQ_REQUEST_CANCELLED);
@@ -319,44 +318,82 @@ async fn stream(
         transport: Transport::Stream,
         now: unix_now(),
     };
-    let answers = if is_transfer(query) {
-        if handshaken.load(Ordering::Acquire) {
-            service
-                .respond
-                .transfer(query, &ctx)
-                .or_else(|| service.respond.respond(query, &ctx).map(|a| vec![a]))
-        } else {
-            tracing::debug!(%peer, "zone transfer in 0-RTT refused");
-            too_early(query).map(|a| vec![a])
-        }
-    } else {
-        service.respond.respond(query, &ctx).map(|mut answer| {
-            padding::pad_response(query, &mut answer);
-            vec![answer]
-        })
-    };
-    let Some(answers) = answers else {
-        let _ = send.reset(cancel);
-        return;
-    };
-    for answer in &answers {
-        let Some(frame) = framed(answer) else {
-            tracing::warn!(%peer, len = answer.len(), "DoQ answer too long; dropped");
-            let _ = send.reset(VarInt::from_u32(DOQ_INTERNAL_ERROR));
-            return;
-        };
-        if let Err(e) = send.write_all(&frame).await {
-            tracing::debug!(%peer, error = %e, "DoQ write failed");
+    // RFC 9250 §4.5: what is not replayable is acted on only once the handshake is
+    // complete (it may have come in 0-RTT data); a handshake that never completes ends
+    // the connection, and the request with it.
+    if !replayable(query) {
+        let wait = handshake.wait_for(|complete| *complete);
+        if !matches!(
+            tokio::time::timeout(service.limits.handshake_timeout, wait).await,
+            Ok(Ok(_))
+        ) {
+            tracing::debug!(%peer, "request that is not replayable dropped: no handshake");
+            let _ = send.reset(cancel);
             return;
         }
     }
-    let _ = send.finish();
+    let answer = match service.respond.respond(query, &ctx) {
+        Answer::Reply(mut answer) => {
+            padding::pad_response(query, &mut answer);
+            Answer::Reply(answer)
+        }
+        other => other,
+    };
+    let limit = service.limits.idle_timeout;
+    match answer {
+        Answer::Reply(answer) => {
+            if write(&mut send, &answer, peer, limit).await {
+                let _ = send.finish();
+            }
+        }
+        Answer::Drop => {
+            let _ = send.reset(cancel);
+        }
+        Answer::Deferred(mut messages) => {
+            let mut any = false;
+            while let Some(message) = messages.recv().await {
+                any = true;
+                if !write(&mut send, &message, peer, limit).await {
+                    return;
+                }
+            }
+            if any {
+                let _ = send.finish();
+            } else {
+                let _ = send.reset(cancel);
+            }
+        }
+    }
+}
+
+/// Writes one message with its length prefix within `limit`; false (the stream reset
+/// or gone) when it cannot be written, or when the client does not take it in time (a
+/// transfer's producer must not wait on a client that stopped reading).
+async fn write(send: &mut SendStream, message: &[u8], peer: SocketAddr, limit: Duration) -> bool {
+    let Some(frame) = framed(message) else {
+        tracing::warn!(%peer, len = message.len(), "DoQ answer too long; dropped");
+        let _ = send.reset(VarInt::from_u32(DOQ_INTERNAL_ERROR));
+        return false;
+    };
+    match tokio::time::timeout(limit, send.write_all(&frame)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "DoQ write failed");
+            false
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "DoQ client not reading its answer; stream cancelled");
+            let _ = send.reset(VarInt::from_u32(DOQ_REQUEST_CANCELLED));
+            false
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lib_dns::Name;
+    use lib_dns::message::Edns;
+    use lib_dns::{Message, Name};
 
     fn query(id: u16, rtype: Rtype, edns: bool) -> Vec<u8> {
         let mut q = Message::query(id, Name::parse("example.").unwrap(), rtype);
@@ -386,24 +423,22 @@ mod tests {
     }
 
     #[test]
-    fn transfers_in_0rtt_are_refused_too_early() {
+    fn only_queries_and_notifies_are_replayable() {
         assert!(is_transfer(&query(0, Rtype::AXFR, false)));
         assert!(is_transfer(&query(0, Rtype::IXFR, false)));
         assert!(!is_transfer(&query(0, Rtype::SOA, false)));
         assert!(!is_transfer(b"junk"));
-        let r = Message::parse(&too_early(&query(0, Rtype::AXFR, true)).unwrap()).unwrap();
-        assert_eq!(r.rcode, Rcode::REFUSED);
-        assert!(r.flags.qr);
-        assert!(
-            r.edns
-                .unwrap()
-                .options
-                .iter()
-                .any(|o| matches!(o, EdnsOption::ExtendedError(e) if e.info_code == EDE_TOO_EARLY))
-        );
-        let plain = Message::parse(&too_early(&query(0, Rtype::AXFR, false)).unwrap()).unwrap();
-        assert_eq!(plain.rcode, Rcode::REFUSED);
-        assert!(plain.edns.is_none());
-        assert!(too_early(b"junk").is_none());
+        assert!(replayable(&query(0, Rtype::SOA, false)));
+        assert!(!replayable(&query(0, Rtype::AXFR, false)));
+        assert!(!replayable(&query(0, Rtype::IXFR, true)));
+        let with_opcode = |opcode: Opcode| {
+            let mut q = Message::query(0, Name::parse("example.").unwrap(), Rtype::SOA);
+            q.opcode = opcode;
+            q.to_wire(512).unwrap()
+        };
+        assert!(replayable(&with_opcode(Opcode::NOTIFY)));
+        assert!(!replayable(&with_opcode(Opcode::UPDATE)));
+        assert!(!replayable(&with_opcode(Opcode::DSO)));
+        assert!(!replayable(b"\0\0"));
     }
 }

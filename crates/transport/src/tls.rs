@@ -44,6 +44,8 @@ pub const ALPN_DOQ: &[u8] = b"doq";
 pub const ALPN_H2: &[u8] = b"h2";
 /// ALPN of HTTP/1.1.
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// ALPN of HTTP/3 (RFC 9114 §3.1).
+pub const ALPN_H3: &[u8] = b"h3";
 
 /// The file names of the embedded default's certificate and key in its directory.
 pub const SELF_SIGNED_CERT: &str = "cert.pem";
@@ -321,54 +323,73 @@ pub fn server_config(
 /// The QUIC server crypto of DoQ: TLS 1.3, ALPN `doq`, 0-RTT accepted (RFC 9250 §4.5:
 /// the DoQ loop holds back transfers received before the handshake completes).
 pub fn quic_server_crypto(identity: &Identity) -> Result<Arc<QuicServerConfig>, TlsError> {
+    quic_crypto(identity, ALPN_DOQ, true)
+}
+
+/// QUIC server crypto for `alpn`, with 0-RTT if `early_data`.
+fn quic_crypto(
+    identity: &Identity,
+    alpn: &[u8],
+    early_data: bool,
+) -> Result<Arc<QuicServerConfig>, TlsError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
         .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
-    config.alpn_protocols = vec![ALPN_DOQ.to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     // QUIC requires either no early data or the maximum (RFC 9001 §4.6.1).
-    config.max_early_data_size = u32::MAX;
+    if early_data {
+        config.max_early_data_size = u32::MAX;
+    }
     let quic = QuicServerConfig::try_from(config)
         .map_err(|e| TlsError::Generate(format!("QUIC TLS configuration: {e}")))?;
     Ok(Arc::new(quic))
 }
 
-/// The server TLS of the three encrypted transports, swapped together on reload.
+/// The server TLS of the encrypted transports, swapped together on reload.
 pub struct ServerTls {
     dot: ArcSwap<ServerConfig>,
     doh: ArcSwap<ServerConfig>,
     doq: ArcSwap<QuicServerConfig>,
+    doh3: ArcSwap<QuicServerConfig>,
+}
+
+/// One set of the configurations [`ServerTls`] holds.
+struct Configs {
+    dot: Arc<ServerConfig>,
+    doh: Arc<ServerConfig>,
+    doq: Arc<QuicServerConfig>,
+    doh3: Arc<QuicServerConfig>,
 }
 
 impl ServerTls {
     /// Configurations for `identity`, accepting TLS from `min` up.
     pub fn new(identity: &Identity, min: MinVersion) -> Result<ServerTls, TlsError> {
-        let (dot, doh, doq) = ServerTls::build(identity, min)?;
+        let c = ServerTls::build(identity, min)?;
         Ok(ServerTls {
-            dot: ArcSwap::new(dot),
-            doh: ArcSwap::new(doh),
-            doq: ArcSwap::new(doq),
+            dot: ArcSwap::new(c.dot),
+            doh: ArcSwap::new(c.doh),
+            doq: ArcSwap::new(c.doq),
+            doh3: ArcSwap::new(c.doh3),
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn build(
-        identity: &Identity,
-        min: MinVersion,
-    ) -> Result<(Arc<ServerConfig>, Arc<ServerConfig>, Arc<QuicServerConfig>), TlsError> {
-        Ok((
-            server_config(identity, min, &[ALPN_DOT])?,
-            server_config(identity, min, &[ALPN_H2, ALPN_HTTP1])?,
-            quic_server_crypto(identity)?,
-        ))
+    fn build(identity: &Identity, min: MinVersion) -> Result<Configs, TlsError> {
+        Ok(Configs {
+            dot: server_config(identity, min, &[ALPN_DOT])?,
+            doh: server_config(identity, min, &[ALPN_H2, ALPN_HTTP1])?,
+            doq: quic_server_crypto(identity)?,
+            doh3: quic_crypto(identity, ALPN_H3, false)?,
+        })
     }
 
-    /// Replaces all three with configurations for `identity`; on error nothing changes.
+    /// Replaces them all with configurations for `identity`; on error nothing changes.
     pub fn replace(&self, identity: &Identity, min: MinVersion) -> Result<(), TlsError> {
-        let (dot, doh, doq) = ServerTls::build(identity, min)?;
-        self.dot.store(dot);
-        self.doh.store(doh);
-        self.doq.store(doq);
+        let c = ServerTls::build(identity, min)?;
+        self.dot.store(c.dot);
+        self.doh.store(c.doh);
+        self.doq.store(c.doq);
+        self.doh3.store(c.doh3);
         Ok(())
     }
 
@@ -385,6 +406,11 @@ impl ServerTls {
     /// The current DoQ crypto.
     pub fn doq(&self) -> Arc<QuicServerConfig> {
         self.doq.load_full()
+    }
+
+    /// The current crypto of DoH over HTTP/3 (ALPN `h3`, no 0-RTT).
+    pub fn doh3(&self) -> Arc<QuicServerConfig> {
+        self.doh3.load_full()
     }
 }
 

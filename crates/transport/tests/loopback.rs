@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use lib_dns::message::{Edns, EdnsOption};
 use lib_dns::rdata::A;
-use lib_dns::{Message, Name, Record, Rtype};
+use lib_dns::{Message, Name, Opcode, Record, Rtype};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use zdns_auth::QueryContext;
+use zdns_transport::Answer;
 use zdns_transport::client::{Client, ClientError, Protocol, Upstream};
 use zdns_transport::doh::{DohLimits, DohService};
 use zdns_transport::doq::{self, DoqLimits, DoqListener};
@@ -50,12 +51,16 @@ struct Servers {
 }
 
 async fn start(limits_ms: u64) -> Servers {
+    start_with(limits_ms, Arc::new(answer)).await
+}
+
+/// DoH and DoQ listeners answering with `respond`.
+async fn start_with(limits_ms: u64, respond: Arc<dyn zdns_transport::Respond>) -> Servers {
     let dir = tempfile::tempdir().unwrap();
     let files = tls::ensure_self_signed(dir.path(), &["127.0.0.1"]).unwrap();
     let id = Identity::from_pem_files(&files.cert, &files.key).unwrap();
     let pin = id.pin().unwrap();
     let server_tls = Arc::new(ServerTls::new(&id, MinVersion::Tls13).unwrap());
-    let respond: Arc<dyn zdns_transport::Respond> = Arc::new(answer);
     let limit = Duration::from_millis(limits_ms);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let doh = listener.local_addr().unwrap();
@@ -383,18 +388,62 @@ async fn doh_json_form_answers_get_with_name_and_type() {
     );
 }
 
-/// Answers queries like [`answer`] and transfers with two messages (the XoQ hook).
-struct WithTransfers;
+/// Answers queries like [`answer`]; defers transfers (two messages, as zone control
+/// streams them) and UPDATEs (one message), as the node does.
+struct Deferring;
 
-impl zdns_transport::Respond for WithTransfers {
-    fn respond(&self, query: &[u8], ctx: &QueryContext) -> Option<Vec<u8>> {
-        answer(query, ctx)
+impl zdns_transport::Respond for Deferring {
+    fn respond(&self, query: &[u8], ctx: &QueryContext) -> Answer {
+        let Some(one) = answer(query, ctx) else {
+            return Answer::Drop;
+        };
+        let messages = match Message::parse(query) {
+            Ok(m) if m.opcode == Opcode::UPDATE => vec![one],
+            Ok(m) if m.questions.first().is_some_and(|q| q.qtype == Rtype::AXFR) => {
+                vec![one.clone(), one]
+            }
+            _ => return Answer::Reply(one),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            for m in messages {
+                if tx.send(m).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Answer::Deferred(rx)
     }
+}
 
-    fn transfer(&self, query: &[u8], ctx: &QueryContext) -> Option<Vec<Vec<u8>>> {
-        let one = answer(query, ctx)?;
-        Some(vec![one.clone(), one])
-    }
+fn update() -> Vec<u8> {
+    let mut q = Message::query(0, Name::parse("example.").unwrap(), Rtype::SOA);
+    q.opcode = Opcode::UPDATE;
+    q.to_wire(512).unwrap()
+}
+
+#[tokio::test]
+async fn doh_serves_deferred_answers_of_one_message_and_refuses_longer_transfers() {
+    let s = start_with(5000, Arc::new(Deferring)).await;
+    let https = Protocol::Https {
+        path: "/dns-query".to_owned(),
+    };
+    let mut client = Client::new(upstream(s.doh, https, Verify::pin(&s.pin).unwrap())).unwrap();
+    let updated = Message::parse(&client.query(&update()).await.unwrap()).unwrap();
+    assert_eq!(updated.opcode, Opcode::UPDATE);
+    assert_eq!(updated.rcode, lib_dns::Rcode::NOERROR);
+    assert_eq!(updated.answers.len(), 1, "the deferred message itself");
+    let transfer = Message::parse(&client.query(&axfr()).await.unwrap()).unwrap();
+    assert_eq!(transfer.rcode, lib_dns::Rcode::REFUSED);
+    let ede = transfer.edns.as_ref().unwrap().options.iter().any(|o| {
+        matches!(o, EdnsOption::ExtendedError(e) if e.info_code == zdns_transport::doh::EDE_NOT_SUPPORTED)
+    });
+    assert!(ede, "REFUSED with Extended DNS Error 21 (Not Supported)");
+    // The connection is still good for queries.
+    let plain =
+        Message::parse(&client.query(&query(7, "a.example.", false)).await.unwrap()).unwrap();
+    assert_eq!(plain.answers.len(), 1);
+    assert_eq!(client.connections_opened(), 1);
 }
 
 /// A UDP relay from a client to `server` that holds back the client's datagrams after
@@ -462,7 +511,7 @@ fn axfr() -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn doq_0rtt_serves_queries_but_refuses_transfers_until_the_handshake_completes() {
+async fn doq_0rtt_answers_queries_at_once_and_transfers_and_updates_after_the_handshake() {
     let dir = tempfile::tempdir().unwrap();
     let files = tls::ensure_self_signed(dir.path(), &["127.0.0.1"]).unwrap();
     let id = Identity::from_pem_files(&files.cert, &files.key).unwrap();
@@ -477,14 +526,14 @@ async fn doq_0rtt_serves_queries_but_refuses_transfers_until_the_handshake_compl
     let listener =
         DoqListener::bind("127.0.0.1:0".parse().unwrap(), server_tls.doq(), limits).unwrap();
     let server = listener.local_addr().unwrap();
-    tokio::spawn(listener.serve(Arc::new(WithTransfers), Arc::new(ListenerStats::default())));
+    tokio::spawn(listener.serve(Arc::new(Deferring), Arc::new(ListenerStats::default())));
 
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
     endpoint.set_default_client_config(quinn::ClientConfig::new(
         tls::quic_client_crypto(&Verify::Opportunistic).unwrap(),
     ));
-    // A first connection gets a session ticket; after the handshake, AXFR is served by
-    // the transfer hook (two messages).
+    // A first connection gets a session ticket; after the handshake, AXFR is served as
+    // the answerer streams it (two messages).
     let conn = endpoint
         .connect(server, "127.0.0.1")
         .unwrap()
@@ -496,27 +545,42 @@ async fn doq_0rtt_serves_queries_but_refuses_transfers_until_the_handshake_compl
     conn.close(quinn::VarInt::from_u32(doq::DOQ_NO_ERROR), b"");
 
     // The second resumes with 0-RTT through a relay that holds the handshake back.
-    let relay = handshake_delaying_relay(server, Duration::from_millis(500)).await;
+    let delay = Duration::from_millis(500);
+    let relay = handshake_delaying_relay(server, delay).await;
+    let started = std::time::Instant::now();
     let connecting = endpoint.connect(relay, "127.0.0.1").unwrap();
     let Ok((conn, accepted)) = connecting.into_0rtt() else {
         panic!("no 0-RTT: the first connection left no resumable session");
     };
-    let (query, transfer) = (query(0, "a.example.", false), axfr());
-    let (plain, refused) =
-        tokio::join!(doq_exchange(&conn, &query), doq_exchange(&conn, &transfer));
+    let (query, transfer, change) = (query(0, "a.example.", false), axfr(), update());
+    let timed = |exchange| async move {
+        let messages = exchange.await;
+        (messages, started.elapsed())
+    };
+    let ((plain, _), (transferred, transfer_took), (updated, update_took)) = tokio::join!(
+        timed(doq_exchange(&conn, &query)),
+        timed(doq_exchange(&conn, &transfer)),
+        timed(doq_exchange(&conn, &change))
+    );
     assert!(accepted.await, "the server accepted 0-RTT");
     assert_eq!(plain.len(), 1);
     assert_eq!(plain[0].rcode, lib_dns::Rcode::NOERROR);
     assert_eq!(plain[0].answers.len(), 1, "a query in 0-RTT is answered");
-    assert_eq!(refused.len(), 1);
-    assert_eq!(refused[0].rcode, lib_dns::Rcode::REFUSED);
-    let ede =
-        refused[0].edns.as_ref().unwrap().options.iter().any(
-            |o| matches!(o, EdnsOption::ExtendedError(e) if e.info_code == doq::EDE_TOO_EARLY),
-        );
-    assert!(ede, "REFUSED with Extended DNS Error 26 (Too Early)");
-    // Once the handshake is complete, the same connection transfers.
-    assert_eq!(doq_exchange(&conn, &axfr()).await.len(), 2);
+    // RFC 9250 §4.5: the transfer and the update (not replayable) sent in 0-RTT are
+    // acted on only once the server has the client's Finished, which the relay holds
+    // back for `delay`.
+    assert_eq!(transferred.len(), 2);
+    assert!(
+        transfer_took >= delay,
+        "transfer answered after {transfer_took:?}"
+    );
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0].rcode, lib_dns::Rcode::NOERROR);
+    assert_eq!(updated[0].opcode, Opcode::UPDATE);
+    assert!(
+        update_took >= delay,
+        "update answered after {update_took:?}"
+    );
 }
 
 #[tokio::test]
@@ -544,4 +608,30 @@ async fn a_pool_falls_back_to_a_working_upstream_and_then_prefers_it() {
     quic_to_nothing.timeout = Duration::from_millis(300);
     let mut broken = zdns_transport::client::Pool::new(vec![quic_to_nothing]).unwrap();
     assert!(broken.query(&query(1, "a.example.", false)).await.is_err());
+}
+
+/// RFC 9250 §5.5 and RFC 9000 §9: a client whose address changes mid-connection (a NAT
+/// rebinding, a new network) keeps its DoQ connection; the server validates the new path
+/// and answers there.
+#[tokio::test]
+async fn doq_connection_survives_the_clients_address_change() {
+    let s = start(2000).await;
+    let (endpoint, conn) = raw_doq(s.doq).await;
+    let before = endpoint.local_addr().unwrap();
+    let first = doq_exchange(&conn, &query(0, "a.example.", false)).await;
+    assert_eq!(first.len(), 1);
+    endpoint
+        .rebind(std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .unwrap();
+    let after = endpoint.local_addr().unwrap();
+    assert_ne!(before.port(), after.port());
+    let second = doq_exchange(&conn, &query(0, "b.example.", false)).await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].rcode, lib_dns::Rcode::NOERROR);
+    assert!(conn.close_reason().is_none(), "the connection was closed");
+    assert_eq!(
+        s.doq_stats.open.load(Ordering::Relaxed),
+        1,
+        "one connection throughout"
+    );
 }

@@ -1,5 +1,6 @@
 //! `zdns resolve` and `zdns resolver`: the resolver of a running node, through its HTTP
-//! API (`GET /api/v1/resolve`, `POST /api/v1/resolver/flush-negative`).
+//! API (`GET /api/v1/resolve`, `POST /api/v1/resolver/flush-negative`,
+//! `/api/v1/resolver/nta`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -57,6 +58,31 @@ pub enum ResolverCommand {
         #[command(flatten)]
         node: NodeArgs,
     },
+    /// Negative trust anchors (RFC 7646): names whose DNSSEC validation is turned off
+    /// (a zone known to be broken), listed, added or removed.
+    Nta {
+        #[command(subcommand)]
+        action: NtaAction,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+}
+
+/// `zdns resolver nta …`.
+#[derive(Subcommand)]
+pub enum NtaAction {
+    /// List the negative trust anchors.
+    List,
+    /// Stop validating NAME and the names below it.
+    Add {
+        /// The name.
+        name: String,
+    },
+    /// Validate NAME again.
+    Remove {
+        /// The name.
+        name: String,
+    },
 }
 
 /// Runs `zdns resolve`.
@@ -94,22 +120,36 @@ pub fn run(args: ResolveArgs) -> ExitCode {
 
 /// Runs `zdns resolver …`.
 pub fn run_resolver(command: ResolverCommand) -> ExitCode {
-    let ResolverCommand::FlushNegative { zone, node } = command;
-    let path = match &zone {
-        Some(zone) => format!("/api/v1/resolver/flush-negative?zone={zone}"),
-        None => "/api/v1/resolver/flush-negative".to_owned(),
+    let (what, node, method, path) = match command {
+        ResolverCommand::FlushNegative { zone, node } => {
+            let path = match &zone {
+                Some(zone) => format!("/api/v1/resolver/flush-negative?zone={zone}"),
+                None => "/api/v1/resolver/flush-negative".to_owned(),
+            };
+            ("flush-negative", node, "POST", path)
+        }
+        ResolverCommand::Nta { action, node } => {
+            let (method, path) = match action {
+                NtaAction::List => ("GET", "/api/v1/resolver/nta".to_owned()),
+                NtaAction::Add { name } => ("POST", format!("/api/v1/resolver/nta?name={name}")),
+                NtaAction::Remove { name } => {
+                    ("DELETE", format!("/api/v1/resolver/nta?name={name}"))
+                }
+            };
+            ("nta", node, method, path)
+        }
     };
-    match request(&node, "POST", &path) {
+    match request(&node, method, &path) {
         Ok((200, body)) => {
             print!("{body}");
             ExitCode::SUCCESS
         }
         Ok((_, body)) => {
-            eprintln!("zdns resolver flush-negative: {}", error_text(&body));
+            eprintln!("zdns resolver {what}: {}", error_text(&body));
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("zdns resolver flush-negative: {e}");
+            eprintln!("zdns resolver {what}: {e}");
             ExitCode::FAILURE
         }
     }

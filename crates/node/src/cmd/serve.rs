@@ -14,8 +14,14 @@ use crate::config::{Overrides, ZoneConfig, parse_zone_flag};
 #[derive(Args)]
 #[command(after_long_help = "\
 With no arguments, serves the bundled example zone `sovereign.` on 127.0.0.1:5353 (UDP \
-and TCP), with metrics at http://127.0.0.1:8053/metrics and the data directory ./zdns-data. \
+and TCP), DNS over TLS and QUIC on 127.0.0.1:8853, DNS over HTTPS at \
+https://127.0.0.1:8443/dns-query, metrics at http://127.0.0.1:8053/metrics, the data \
+directory ./zdns-data, and recursion from the root servers for loopback clients. \
 Try: dig @127.0.0.1 -p 5353 alice.sovereign. A
+
+With --listen or --zone and no config file, only what the flags name is served (UDP, TCP \
+and HTTP): no encrypted listeners and no recursion, so several such nodes can run side by \
+side. A config file's [tls] and [resolver] tables turn them on.
 
 SIGHUP or `zdns reload` re-reads the config file and every zone file; a zone that fails to \
 load keeps its previous version. Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) \

@@ -4,26 +4,32 @@
 //!
 //! DoT is the TCP stream loop of `tcp.rs` over a TLS stream, so it answers pipelined
 //! queries out of order with the same idle handling, and gets whatever the TCP path
-//! serves (zone transfers included). DoH and DoQ are the loops of `zdns-transport`,
-//! answering through the same swapped answerer. Responses are padded (RFC 7830, RFC 8467)
-//! when the query carries a padding option. The certificate is re-read on reload.
+//! serves (zone transfers included). DoH (HTTP/2, HTTP/1.1 and HTTP/3) and DoQ are the
+//! loops of `zdns-transport`, answering through the same swapped answerer; what the
+//! answerer defers (AXFR/IXFR, UPDATE, NOTIFY, TSIG-signed queries) goes to zone control
+//! on the node's main runtime, and its messages come back on a channel: streamed on the
+//! query's stream over DoQ (XoQ, RFC 9250 §4.2), one HTTP response over DoH. Responses
+//! are padded (RFC 7830, RFC 8467) when the query carries a padding option. The
+//! certificate is re-read on reload.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use zdns_auth::{Answerer, Outcome, QueryContext};
-use zdns_transport::Respond;
 use zdns_transport::doh::{DohLimits, DohService};
+use zdns_transport::doh3::Doh3Listener;
 use zdns_transport::doq::{DoqLimits, DoqListener};
 use zdns_transport::stats::ListenerStats;
 use zdns_transport::tls::{self, Identity, ServerTls};
+use zdns_transport::{Answer, Respond};
 
 use super::SharedAnswerer;
 use super::metrics::{Counters, Metrics};
 use super::tcp::serve_stream;
-use super::zonectl::ZoneControl;
+use super::zonectl::{Reply, ZoneControl};
 use crate::config::{Settings, TcpLimits, TlsSettings};
 
 /// Names the embedded default's self-signed certificate is good for.
@@ -32,19 +38,22 @@ const SELF_SIGNED_NAMES: [&str; 3] = ["127.0.0.1", "::1", "localhost"];
 const DOT: usize = 0;
 const DOH: usize = 1;
 const DOQ: usize = 2;
+/// Messages of a deferred answer buffered between zone control and the connection.
+const DEFERRED_IN_FLIGHT: usize = 4;
 
 /// The TLS state shared by the encrypted listeners and the reload path; no TLS (no
 /// certificate loaded or made) when no encrypted listener is configured.
 pub struct Encrypted {
     tls: Option<Arc<ServerTls>>,
     doq: Mutex<Vec<DoqListener>>,
+    doh3: Mutex<Vec<Doh3Listener>>,
 }
 
 impl Encrypted {
     /// Loads the certificate of `settings` (making the self-signed one if needed).
     pub fn new(settings: &Settings) -> Result<Encrypted, String> {
         let t = &settings.tls;
-        let tls = if t.dot.is_empty() && t.doq.is_empty() && t.doh.is_empty() {
+        let tls = if t.dot.is_empty() && t.doq.is_empty() && t.doh.is_empty() && t.doh3.is_empty() {
             None
         } else {
             let identity = identity(t, &settings.data_dir)?;
@@ -54,6 +63,7 @@ impl Encrypted {
         Ok(Encrypted {
             tls,
             doq: Mutex::new(Vec::new()),
+            doh3: Mutex::new(Vec::new()),
         })
     }
 
@@ -68,6 +78,10 @@ impl Encrypted {
         let listeners = self.doq.lock().unwrap_or_else(PoisonError::into_inner);
         for listener in listeners.iter() {
             listener.set_crypto(tls.doq());
+        }
+        let listeners = self.doh3.lock().unwrap_or_else(PoisonError::into_inner);
+        for listener in listeners.iter() {
+            listener.set_crypto(tls.doh3());
         }
         Ok(())
     }
@@ -143,6 +157,7 @@ impl Encrypted {
             tls: Arc::clone(tls),
             respond: Arc::new(Answering {
                 answerer: Arc::clone(answerer),
+                control: Arc::clone(control),
                 counters,
             }),
             path: t.doh_path.clone(),
@@ -159,9 +174,19 @@ impl Encrypted {
             tokio::spawn(zdns_transport::doh::serve(listener, Arc::clone(&service)));
             tracing::info!(url = %format!("https://{addr}{}", t.doh_path), "DNS over HTTPS");
         }
+        let mut running = self.doh3.lock().unwrap_or_else(PoisonError::into_inner);
+        for addr in &t.doh3 {
+            let listener = Doh3Listener::bind(*addr, tls.doh3(), Arc::clone(&service))
+                .map_err(|e| format!("cannot listen on DoH over HTTP/3 {addr}: {e}"))?;
+            running.push(listener.clone());
+            tokio::spawn(listener.serve());
+            tracing::info!(url = %format!("https://{addr}{}", t.doh_path), "DNS over HTTPS (HTTP/3, udp)");
+        }
+        drop(running);
         let (counters, stats) = metrics.encrypted(DOQ);
         let respond: Arc<dyn Respond> = Arc::new(Answering {
             answerer: Arc::clone(answerer),
+            control: Arc::clone(control),
             counters,
         });
         let mut running = self.doq.lock().unwrap_or_else(PoisonError::into_inner);
@@ -207,18 +232,63 @@ impl Answerer for Padded {
     }
 }
 
-/// The node's answerer as the transport loops call it, counting queries.
+/// The node's answerer as the transport loops call it, counting queries; deferred
+/// messages go to zone control.
 struct Answering {
     answerer: SharedAnswerer,
+    control: Arc<ZoneControl>,
     counters: Arc<Counters>,
 }
 
 impl Respond for Answering {
-    fn respond(&self, query: &[u8], ctx: &QueryContext) -> Option<Vec<u8>> {
+    fn respond(&self, query: &[u8], ctx: &QueryContext) -> Answer {
         let mut out = Vec::new();
-        let outcome = self.answerer.load().answer(query, ctx, &mut out);
-        self.counters.record(query, outcome, &out);
-        (outcome == Outcome::Reply).then_some(out)
+        match self.answerer.load().answer(query, ctx, &mut out) {
+            Outcome::Reply => {
+                self.counters.record(query, Outcome::Reply, &out);
+                Answer::Reply(out)
+            }
+            Outcome::Drop => {
+                self.counters.record(query, Outcome::Drop, &out);
+                Answer::Drop
+            }
+            Outcome::Defer => Answer::Deferred(self.defer(query.to_vec(), *ctx)),
+        }
+    }
+}
+
+impl Answering {
+    /// Hands `query` to zone control on the node's main runtime (the caller may be on
+    /// a DoH worker's single-threaded runtime, where zone control's blocking work must
+    /// not run) and returns the channel its messages come on, in order. Counted as
+    /// answered when the first message comes, as on TCP.
+    fn defer(&self, query: Vec<u8>, ctx: QueryContext) -> mpsc::Receiver<Vec<u8>> {
+        let (tx, rx) = mpsc::channel(DEFERRED_IN_FLIGHT);
+        let (control, counters) = (Arc::clone(&self.control), Arc::clone(&self.counters));
+        self.control.runtime().spawn(async move {
+            match control.handle(query.clone(), ctx).await {
+                Reply::Nothing => {}
+                Reply::One(reply) => {
+                    counters.record(&query, Outcome::Reply, &reply);
+                    // The client may have gone; nothing to do then.
+                    let _ = tx.send(reply).await;
+                }
+                Reply::Stream(mut messages) => {
+                    let mut first = true;
+                    while let Some(m) = messages.recv().await {
+                        if first {
+                            counters.record(&query, Outcome::Reply, &m);
+                            first = false;
+                        }
+                        // Dropping `messages` when the client left stops the producer.
+                        if tx.send(m).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        rx
     }
 }
 

@@ -2,8 +2,8 @@
 //! listeners (UDP workers, TCP and HTTP on tokio), reloads.
 
 pub mod answerer;
-mod encrypted;
 pub mod ct;
+mod encrypted;
 mod http;
 pub mod metrics;
 pub mod recursor;
@@ -221,6 +221,7 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
             Ok(restored) => tracing::info!(restored, "resolver cache loaded from disk"),
             Err(e) => tracing::warn!(error = %e, "resolver cache on disk not used"),
         }
+        recursor.attach_anchor_state(&settings.data_dir);
         tracing::info!(
             root_hints = settings.resolver.root_hints.len(),
             forward_zones = settings.resolver.forward.len(),

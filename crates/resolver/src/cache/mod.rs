@@ -31,6 +31,7 @@ use std::sync::Arc;
 use lib_dns::{Class, Name, RData, Record, Rtype};
 
 use crate::nxmeta::NxMetadata;
+use crate::validator::Security;
 
 use negative::NegativeCache;
 pub use negative::{CachedNegative, NegativeKind};
@@ -93,6 +94,27 @@ pub enum Rank {
     Answer,
 }
 
+/// The DNSSEC side of a cached RRset or negative answer: its signatures (for a
+/// negative answer, the NSEC/NSEC3 proof and its signatures) and what validation made
+/// of it. Bogus data is never cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// RRSIG records (and denial records, for a negative answer).
+    pub rrsigs: Arc<[Record]>,
+    /// Secure or Insecure when validated; Indeterminate when not validated.
+    pub security: Security,
+}
+
+impl Signed {
+    /// Data cached without validation.
+    pub fn unchecked() -> Signed {
+        Signed {
+            rrsigs: Arc::new([]),
+            security: Security::Indeterminate,
+        }
+    }
+}
+
 /// An RRset as the cache hands it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedRrset {
@@ -108,6 +130,10 @@ pub struct CachedRrset {
     pub contested: bool,
     /// Popular and near expiry: the caller should refresh it in the background.
     pub prefetch: bool,
+    /// Its RRSIGs, with the TTL above.
+    pub rrsigs: Vec<Record>,
+    /// What validation made of it.
+    pub security: Security,
 }
 
 /// What [`Cache::lookup`] found.
@@ -208,6 +234,20 @@ impl Cache {
     /// mixed, of TTL 0, or when a fresh RRset of higher rank is held. A stored RRset
     /// clears the negative answers it disproves.
     pub fn insert(&self, records: Vec<Record>, rank: Rank, now: u64) -> bool {
+        self.insert_signed(records, Signed::unchecked(), rank, now)
+    }
+
+    /// [`Cache::insert`] with the RRset's signatures and validation status.
+    pub fn insert_signed(
+        &self,
+        records: Vec<Record>,
+        signed: Signed,
+        rank: Rank,
+        now: u64,
+    ) -> bool {
+        if signed.security == Security::Bogus {
+            return false;
+        }
         let Some(first) = records.first() else {
             return false;
         };
@@ -227,7 +267,7 @@ impl Cache {
         self.negative.forget(&key.name, key.rtype, key.class);
         let records: Arc<[Record]> = records.into();
         self.positive
-            .insert(key, records, ttl, rank, now, now, &self.config)
+            .insert(key, records, signed, ttl, rank, now, now, &self.config)
     }
 
     /// The positive RRsets worth keeping across a restart (the L2 snapshot): everything
@@ -253,9 +293,14 @@ impl Cache {
             }
             let ttl = stored.ttl.min(self.config.max_ttl);
             let records: Arc<[Record]> = stored.records.into();
+            let signed = Signed {
+                rrsigs: stored.rrsigs.into(),
+                security: stored.security,
+            };
             if self.positive.insert(
                 key,
                 records,
+                signed,
                 ttl,
                 stored.rank,
                 stored.stored_at,
@@ -309,7 +354,7 @@ impl Cache {
         self.insert_negative_with(key, kind, soa, None, now)
     }
 
-    /// [`Cache::insert_negative`], keeping the NXDOMAIN's metadata to send with it.
+    /// [`Cache::insert_negative_signed`] without DNSSEC proof (not validated).
     pub fn insert_negative_with(
         &self,
         key: &CacheKey,
@@ -318,6 +363,23 @@ impl Cache {
         metadata: Option<NxMetadata>,
         now: u64,
     ) -> NegativeInsert {
+        self.insert_negative_signed(key, kind, soa, metadata, Signed::unchecked(), now)
+    }
+
+    /// [`Cache::insert_negative`], keeping the NXDOMAIN's metadata to send with it and
+    /// the proof of the denial with its validation status (Bogus is not cached).
+    pub fn insert_negative_signed(
+        &self,
+        key: &CacheKey,
+        kind: NegativeKind,
+        soa: &Record,
+        metadata: Option<NxMetadata>,
+        signed: Signed,
+        now: u64,
+    ) -> NegativeInsert {
+        if signed.security == Security::Bogus {
+            return NegativeInsert::NotCached;
+        }
         let RData::Soa(fields) = &soa.data else {
             return NegativeInsert::NotCached;
         };
@@ -356,6 +418,7 @@ impl Cache {
             soa.owner.clone(),
             soa.clone(),
             metadata,
+            signed,
             ttl,
             now,
         );

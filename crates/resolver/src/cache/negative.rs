@@ -11,7 +11,9 @@ use std::sync::{Mutex, PoisonError};
 
 use lib_dns::{Class, Name, Record, Rtype};
 
+use super::Signed;
 use crate::nxmeta::NxMetadata;
+use crate::validator::Security;
 
 /// Whether a name does not exist, or exists without the asked type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,10 @@ pub struct CachedNegative {
     pub ttl: u32,
     /// Who said so (NXDOMAIN only), as received.
     pub metadata: Option<NxMetadata>,
+    /// The NSEC/NSEC3 records and RRSIGs that proved it, for clients that set DO.
+    pub proof: Vec<Record>,
+    /// What validation made of it.
+    pub security: Security,
 }
 
 /// NXDOMAIN entries have no type: they cover every type of the name.
@@ -51,6 +57,7 @@ struct NegativeEntry {
     zone: Name,
     soa: Record,
     metadata: Option<NxMetadata>,
+    signed: Signed,
     expires_at: u64,
     /// Recency stamp; the key of this entry in `Inner::by_use`.
     used: u64,
@@ -108,6 +115,13 @@ impl Inner {
             },
             ttl,
             metadata: entry.metadata.clone(),
+            proof: entry
+                .signed
+                .rrsigs
+                .iter()
+                .map(|r| Record { ttl, ..r.clone() })
+                .collect(),
+            security: entry.signed.security,
         };
         self.touch(key);
         Some(found)
@@ -145,6 +159,7 @@ impl NegativeCache {
         zone: Name,
         soa: Record,
         metadata: Option<NxMetadata>,
+        signed: Signed,
         ttl: u32,
         now: u64,
     ) {
@@ -171,6 +186,7 @@ impl NegativeCache {
                 zone: zone.to_lowercase(),
                 soa,
                 metadata,
+                signed,
                 expires_at: now.saturating_add(u64::from(ttl)),
                 used: 0,
             },

@@ -2,16 +2,22 @@
 //! that was offline) start warm (seed 003 §7.1, §8.3). Storage itself is the node's
 //! business; this is the format, read back without trusting it.
 //!
-//! Format (version 1): `01`, stored-at (u64), TTL (u32), rank (u8: 0 additional,
+//! Format (version 2): `02`, stored-at (u64), TTL (u32), rank (u8: 0 additional,
 //! 1 authority, 2 answer), record count (u16), then each record in uncompressed wire
-//! form (RFC 1035 §4.1.3). All integers big-endian.
+//! form (RFC 1035 §4.1.3); then the DNSSEC status it was cached with (u8: 0
+//! indeterminate or not validated, 1 secure, 2 insecure), the RRSIG count (u16) and the
+//! RRSIGs in the same form, so that data restored after a restart is served stale only
+//! if it was validated (seed 003 §11.3). All integers big-endian. Version 1 (no DNSSEC
+//! part) is still read, as not validated.
 
-use lib_dns::Record;
 use lib_dns::wire::{WireError, WireReader, WireWriter};
+use lib_dns::{Record, Rtype};
 
 use super::{CacheKey, Rank};
+use crate::validator::Security;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+const VERSION_1: u8 = 1;
 
 /// A cached RRset as saved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +30,10 @@ pub struct StoredRrset {
     pub stored_at: u64,
     /// Its TTL when stored.
     pub ttl: u32,
+    /// Its RRSIGs.
+    pub rrsigs: Vec<Record>,
+    /// What validation made of it.
+    pub security: Security,
 }
 
 /// Why a stored RRset could not be read.
@@ -33,6 +43,8 @@ pub enum PersistError {
     Version(u8),
     /// A rank byte out of range.
     Rank(u8),
+    /// A DNSSEC status byte out of range, or RRSIGs that are not RRSIGs.
+    Security(u8),
     /// No records, or records of different owners, types or classes.
     NotAnRrset,
     /// The bytes are not well-formed.
@@ -44,6 +56,7 @@ impl std::fmt::Display for PersistError {
         match self {
             PersistError::Version(v) => write!(f, "unknown cache entry version {v}"),
             PersistError::Rank(r) => write!(f, "bad rank {r}"),
+            PersistError::Security(s) => write!(f, "bad DNSSEC status {s}"),
             PersistError::NotAnRrset => f.write_str("not one RRset"),
             PersistError::Wire(e) => write!(f, "malformed cache entry: {e}"),
         }
@@ -100,6 +113,16 @@ impl StoredRrset {
         for record in &self.records {
             record.write_wire(&mut w)?;
         }
+        w.put_u8(match self.security {
+            Security::Secure => 1,
+            Security::Insecure => 2,
+            Security::Indeterminate | Security::Bogus => 0,
+        })?;
+        let sigs = u16::try_from(self.rrsigs.len()).map_err(|_| PersistError::NotAnRrset)?;
+        w.put_u16(sigs)?;
+        for sig in &self.rrsigs {
+            sig.write_wire(&mut w)?;
+        }
         Ok(w.into_bytes())
     }
 
@@ -107,7 +130,7 @@ impl StoredRrset {
     pub fn decode(bytes: &[u8]) -> Result<StoredRrset, PersistError> {
         let mut r = WireReader::new(bytes);
         let version = r.u8()?;
-        if version != VERSION {
+        if version != VERSION && version != VERSION_1 {
             return Err(PersistError::Version(version));
         }
         let stored_at = (u64::from(r.u32()?) << 32) | u64::from(r.u32()?);
@@ -123,12 +146,32 @@ impl StoredRrset {
         for _ in 0..count {
             records.push(Record::parse_wire(&mut r)?);
         }
+        let mut security = Security::Indeterminate;
+        let mut rrsigs = Vec::new();
+        if version == VERSION {
+            security = match r.u8()? {
+                0 => Security::Indeterminate,
+                1 => Security::Secure,
+                2 => Security::Insecure,
+                other => return Err(PersistError::Security(other)),
+            };
+            let sigs = r.u16()?;
+            for _ in 0..sigs {
+                let sig = Record::parse_wire(&mut r)?;
+                if sig.rtype() != Rtype::RRSIG {
+                    return Err(PersistError::Security(0));
+                }
+                rrsigs.push(sig);
+            }
+        }
         r.finish()?;
         let stored = StoredRrset {
             records,
             rank,
             stored_at,
             ttl,
+            rrsigs,
+            security,
         };
         stored.key().ok_or(PersistError::NotAnRrset)?;
         Ok(stored)
@@ -162,9 +205,17 @@ mod tests {
             rank: Rank::Answer,
             stored_at: T0,
             ttl: 300,
+            rrsigs: Vec::new(),
+            security: Security::Secure,
         };
         let bytes = stored.encode().unwrap();
         assert_eq!(StoredRrset::decode(&bytes).unwrap(), stored);
+        // Version 1 has no DNSSEC part: read as not validated.
+        let mut v1 = bytes[..bytes.len() - 3].to_vec();
+        v1[0] = 1;
+        let old = StoredRrset::decode(&v1).unwrap();
+        assert_eq!(old.security, Security::Indeterminate);
+        assert_eq!(old.records, stored.records);
         for cut in 0..bytes.len() {
             assert!(StoredRrset::decode(&bytes[..cut]).is_err());
         }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lib_dns::{Class, Name, Record, Rtype};
 
-use super::{CacheConfig, CacheKey, CachedRrset, Rank, StoredRrset};
+use super::{CacheConfig, CacheKey, CachedRrset, Rank, Signed, StoredRrset};
 
 /// One cached RRset.
 #[derive(Debug)]
@@ -27,6 +27,8 @@ struct Entry {
     class: Class,
     /// The records; their TTL fields are ignored (`ttl` is the RRset's TTL).
     records: Arc<[Record]>,
+    /// Their RRSIGs and what validation made of them.
+    signed: Signed,
     rank: Rank,
     /// When the RRset was stored.
     stored_at: u64,
@@ -68,6 +70,13 @@ impl Entry {
                 .iter()
                 .map(|r| Record { ttl, ..r.clone() })
                 .collect(),
+            rrsigs: self
+                .signed
+                .rrsigs
+                .iter()
+                .map(|r| Record { ttl, ..r.clone() })
+                .collect(),
+            security: self.signed.security,
             ttl,
             rank: self.rank,
             stale,
@@ -190,6 +199,7 @@ impl PositiveCache {
         &self,
         key: CacheKey,
         records: Arc<[Record]>,
+        signed: Signed,
         ttl: u32,
         rank: Rank,
         stored_at: u64,
@@ -204,6 +214,7 @@ impl PositiveCache {
             }
             *old = Entry {
                 records,
+                signed,
                 rank,
                 stored_at,
                 ttl,
@@ -227,6 +238,7 @@ impl PositiveCache {
             rtype: key.rtype,
             class: key.class,
             records,
+            signed,
             rank,
             stored_at,
             ttl,
@@ -348,6 +360,8 @@ impl PositiveCache {
                     rank: entry.rank,
                     stored_at: entry.stored_at,
                     ttl: entry.ttl,
+                    rrsigs: entry.signed.rrsigs.to_vec(),
+                    security: entry.signed.security,
                 });
             }
         }

@@ -7,6 +7,10 @@
 //! - `POST /api/v1/resolver/flush-negative[?zone=ZONE]`: empties the negative cache, or
 //!   its entries at and below ZONE (seed 003 §12.2 rule 3: topology change, new peer,
 //!   ZDNS_UPDATE hint); answers `{"flushed": N}`; 404 when recursion is off.
+//! - `GET /api/v1/resolver/nta`, `POST /api/v1/resolver/nta?name=NAME`, `DELETE
+//!   /api/v1/resolver/nta?name=NAME`: the negative trust anchors (RFC 7646) of the
+//!   validator, listed, added or removed; each answers
+//!   `{"negative_trust_anchors": [...]}`; 404 when validation is off.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +42,10 @@ pub fn router(answerer: SharedAnswerer, recursor: Option<Arc<Recursor>>) -> Rout
     Router::new()
         .route("/api/v1/resolve", get(resolve))
         .route("/api/v1/resolver/flush-negative", post(flush_negative))
+        .route(
+            "/api/v1/resolver/nta",
+            get(list_nta).post(add_nta).delete(remove_nta),
+        )
         .with_state(ApiState { answerer, recursor })
 }
 
@@ -125,17 +133,92 @@ async fn flush_negative(State(state): State<ApiState>, uri: Uri) -> impl IntoRes
         return error(StatusCode::NOT_FOUND, "recursion is off");
     };
     let cache = recursor.resolver.cache();
+    let validator = recursor.resolver.validator();
     let flushed = match query_param(&uri, "zone") {
         Some(text) => match Name::parse(&text) {
-            Ok(zone) => cache.flush_negative_zone(&zone),
+            Ok(zone) => {
+                // Validated NSEC chains are negative data too (RFC 8198).
+                if let Some(v) = validator {
+                    v.flush_denials(Some(&zone));
+                }
+                cache.flush_negative_zone(&zone)
+            }
             Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad zone `{text}`: {e}")),
         },
-        None => cache.flush_negative(),
+        None => {
+            if let Some(v) = validator {
+                v.flush_denials(None);
+            }
+            cache.flush_negative()
+        }
     };
     json(
         StatusCode::OK,
         serde_json::json!({ "flushed": flushed }).to_string(),
     )
+}
+
+/// What a negative trust anchor request does.
+#[derive(Clone, Copy)]
+enum NtaChange {
+    List,
+    Add,
+    Remove,
+}
+
+fn nta(
+    state: ApiState,
+    uri: &Uri,
+    change: NtaChange,
+) -> (StatusCode, [(header::HeaderName, &'static str); 1], String) {
+    let Some(validator) = state.recursor.as_ref().and_then(|r| r.resolver.validator()) else {
+        return error(StatusCode::NOT_FOUND, "DNSSEC validation is off");
+    };
+    if !matches!(change, NtaChange::List) {
+        let Some(text) = query_param(uri, "name") else {
+            return error(StatusCode::BAD_REQUEST, "missing ?name=");
+        };
+        let name = match Name::parse(&text) {
+            Ok(name) => name,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad name `{text}`: {e}")),
+        };
+        match change {
+            NtaChange::Add => {
+                validator.add_negative_anchor(name.clone());
+                tracing::warn!(%name, "negative trust anchor added: not validated");
+            }
+            _ => {
+                if !validator.remove_negative_anchor(&name) {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        &format!("no negative trust anchor {name}"),
+                    );
+                }
+                tracing::info!(%name, "negative trust anchor removed");
+            }
+        }
+    }
+    let names: Vec<String> = validator
+        .negative_anchors()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "negative_trust_anchors": names }).to_string(),
+    )
+}
+
+async fn list_nta(State(state): State<ApiState>, uri: Uri) -> impl IntoResponse {
+    nta(state, &uri, NtaChange::List)
+}
+
+async fn add_nta(State(state): State<ApiState>, uri: Uri) -> impl IntoResponse {
+    nta(state, &uri, NtaChange::Add)
+}
+
+async fn remove_nta(State(state): State<ApiState>, uri: Uri) -> impl IntoResponse {
+    nta(state, &uri, NtaChange::Remove)
 }
 
 #[derive(Serialize)]

@@ -103,6 +103,8 @@ mod tests {
             rank: Rank::Answer,
             stored_at: 1_800_000_000,
             ttl: 60,
+            rrsigs: Vec::new(),
+            security: zdns_resolver::validator::Security::Indeterminate,
         };
         {
             let disk = DiskCache::open(&path).unwrap();

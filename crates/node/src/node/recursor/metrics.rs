@@ -1,6 +1,7 @@
 //! The resolver's Prometheus metrics: what answered (cache, resolution, stale data),
 //! failures, upstream queries, names queried too often (seed 003 §15.1 invariant 3), and
-//! the cache's size, collected on scrape.
+//! the cache's size, collected on scrape; with DNSSEC validation, the verdicts on
+//! resolved answers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,14 @@ pub struct RecursorMetrics {
     pub upstream_queries: AtomicU64,
     /// Times a name went above 10 queries in a second.
     pub hot_names: AtomicU64,
+    /// Resolved answers validated Secure.
+    pub secure: AtomicU64,
+    /// Resolved answers proven Insecure.
+    pub insecure: AtomicU64,
+    /// Resolved answers found Bogus (SERVFAIL to clients without CD).
+    pub bogus: AtomicU64,
+    /// Resolved answers whose status could not be told (no trust anchor above).
+    pub indeterminate: AtomicU64,
 }
 
 impl RecursorMetrics {
@@ -69,6 +78,22 @@ impl Collector for Collected {
                 ("coalesced", load(&m.coalesced)),
             ] {
                 ConstCounter::new(n).encode(family.encode_family(&[("source", source)])?)?;
+            }
+        }
+        {
+            let mut family = encoder.encode_descriptor(
+                "zdns_resolver_validations",
+                "DNSSEC verdicts on resolved answers (with validation on)",
+                None,
+                ConstCounter::new(0u64).metric_type(),
+            )?;
+            for (security, n) in [
+                ("secure", load(&m.secure)),
+                ("insecure", load(&m.insecure)),
+                ("bogus", load(&m.bogus)),
+                ("indeterminate", load(&m.indeterminate)),
+            ] {
+                ConstCounter::new(n).encode(family.encode_family(&[("security", security)])?)?;
             }
         }
         for (name, help, n) in [

@@ -5,9 +5,10 @@
 //! serves, is answered by the resolver (`zdns-resolver`); everything else goes to the
 //! authoritative engine unchanged.
 //!
-//! - A cache hit is answered at once on the listener's own thread, from memory, with no
-//!   I/O and no waiting (seed 003 §15 invariant 6). A popular RRset near expiry starts
-//!   a background refresh that the answer does not wait for.
+//! - A cache hit (or a denial that validated NSEC records prove, RFC 8198) is answered
+//!   at once on the listener's own thread, from memory, with no I/O and no waiting
+//!   (seed 003 §15 invariant 6). A popular RRset near expiry starts a background
+//!   refresh that the answer does not wait for.
 //! - A miss over UDP is handed to the resolver's runtime, and the listener moves on; the
 //!   answer is sent later from the listener's own address (a clone of its socket).
 //! - A miss over TCP waits for the resolution on the connection's task (with tokio's
@@ -23,6 +24,7 @@ pub mod l2;
 pub mod metrics;
 pub mod settings;
 pub mod upstream;
+pub mod upstream_encrypted;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -35,6 +37,7 @@ use zdns_auth::{Answerer, Outcome, QueryContext, Transport};
 use zdns_resolver::answer::EDE_OTHER;
 use zdns_resolver::rate::RateDetector;
 use zdns_resolver::scope::{Policy, Scope, ScopeTable};
+use zdns_resolver::validator::Security;
 use zdns_resolver::{Answer, Cache, CacheConfig, ForwardZone, Resolver, ResolverConfig};
 
 use inflight::{InFlight, Join};
@@ -57,6 +60,20 @@ const RESOLUTION_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The largest UDP answer to a client that offers no EDNS (RFC 1035 §4.2.1).
 const PLAIN_UDP: usize = 512;
+
+/// How often the RFC 5011 trust anchor state is checked for changes to save.
+const ANCHOR_SAVE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The file in the data directory that keeps the RFC 5011 state of `zone`'s trust
+/// anchor: `trust-anchor.root.state` for the root, `trust-anchor.ZONE.state` else.
+pub fn anchor_state_file(dir: &Path, zone: &Name) -> std::path::PathBuf {
+    let name = if zone.is_root() {
+        "root".to_owned()
+    } else {
+        zone.to_string().trim_end_matches('.').to_lowercase()
+    };
+    dir.join(format!("trust-anchor.{name}.state"))
+}
 
 /// The resolver's runtime: two threads, made on first use and kept for the life of the
 /// process (a static, so it is never dropped inside another runtime).
@@ -91,12 +108,15 @@ pub struct Recursor {
     configured_scopes: Vec<(Name, Scope)>,
     /// Resolutions under way, joined by concurrent misses for the same question.
     inflight: InFlight,
+    /// Where the RFC 5011 trust anchor state is kept, once attached.
+    anchor_dir: OnceLock<std::path::PathBuf>,
 }
 
 impl Recursor {
-    /// A recursor over the real network.
+    /// A recursor over the real network (encrypted to the forward zones' `tls://`,
+    /// `https://` and `quic://` upstreams).
     pub fn new(settings: &ResolverSettings) -> Result<Arc<Recursor>, String> {
-        Recursor::with_upstream(settings, Arc::new(upstream::Network))
+        Recursor::with_upstream(settings, upstream_encrypted::network(&settings.forward)?)
     }
 
     /// A recursor sending its queries through `upstream`.
@@ -112,7 +132,7 @@ impl Recursor {
                     .map_err(|e| format!("resolver.forward zone `{}`: {e}", f.zone))?;
                 Ok(ForwardZone {
                     zone,
-                    upstreams: f.upstreams.clone(),
+                    upstreams: f.upstreams.iter().map(|u| u.addr()).collect(),
                     in_partition: f.scope == Some(Scope::Local),
                 })
             })
@@ -127,6 +147,7 @@ impl Recursor {
             forward_zones,
             upstream_port: settings.upstream_port,
             qname_minimisation: settings.qname_minimisation,
+            validation: settings.validation.clone(),
             ..ResolverConfig::default()
         };
         let cache = Cache::new(CacheConfig {
@@ -144,6 +165,7 @@ impl Recursor {
             disk: OnceLock::new(),
             configured_scopes,
             inflight: InFlight::default(),
+            anchor_dir: OnceLock::new(),
         }))
     }
 
@@ -172,10 +194,85 @@ impl Recursor {
         Ok(restored)
     }
 
+    /// Loads the RFC 5011 state of each trust anchor from `dir` (one file per anchored
+    /// zone, [`anchor_state_file`]) and saves it there whenever it changes, so anchors
+    /// learned through a key rollover survive a restart. Does nothing without
+    /// validation.
+    pub fn attach_anchor_state(self: &Arc<Self>, dir: &Path) {
+        let Some(validator) = self.resolver.validator() else {
+            return;
+        };
+        for anchor in validator.anchors() {
+            let path = anchor_state_file(dir, &anchor.zone);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            match validator.restore_anchor_state(&anchor.zone, &text) {
+                Ok(()) => {
+                    tracing::info!(zone = %anchor.zone, path = %path.display(), "trust anchor state loaded (RFC 5011)")
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "trust anchor state not used")
+                }
+            }
+        }
+        if self.anchor_dir.set(dir.to_path_buf()).is_err() {
+            return;
+        }
+        let Some(runtime) = runtime() else {
+            return;
+        };
+        let recursor = Arc::clone(self);
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(ANCHOR_SAVE_INTERVAL).await;
+                // RFC 5011 §2.3: each anchored zone's DNSKEY RRset is fetched and checked
+                // at the active refresh interval, queries or not.
+                let due = recursor
+                    .resolver
+                    .validator()
+                    .map(|v| v.refresh_due(now()))
+                    .unwrap_or_default();
+                for zone in due {
+                    if let Some(v) = recursor.resolver.validator() {
+                        v.forget_keys(&zone);
+                    }
+                    recursor.resolve(&zone, Rtype::DNSKEY, true).await;
+                }
+                let saving = Arc::clone(&recursor);
+                let _ = tokio::task::spawn_blocking(move || saving.save_anchor_state()).await;
+            }
+        });
+    }
+
+    /// Writes the RFC 5011 state of each trust anchor to the data directory, if it
+    /// changed since the last time.
+    fn save_anchor_state(&self) {
+        let (Some(validator), Some(dir)) = (self.resolver.validator(), self.anchor_dir.get())
+        else {
+            return;
+        };
+        if !validator.take_anchor_changes() {
+            return;
+        }
+        for anchor in validator.anchors() {
+            let Some(text) = validator.anchor_state(&anchor.zone) else {
+                continue;
+            };
+            let path = anchor_state_file(dir, &anchor.zone);
+            let tmp = path.with_extension("tmp");
+            let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &path));
+            if let Err(e) = written {
+                tracing::warn!(path = %path.display(), error = %e, "trust anchor state not saved");
+            }
+        }
+    }
+
     /// Writes the cache to the L2 database (if attached), leaving out data of
-    /// external-scope zones, which is not kept as mesh data (seed 003 §16.1). Returns
-    /// how many RRsets were written.
+    /// external-scope zones, which is not kept as mesh data (seed 003 §16.1), and the
+    /// trust anchor state (if it changed). Returns how many RRsets were written.
     pub fn save(&self) -> Result<usize, String> {
+        self.save_anchor_state();
         let Some(disk) = self.disk.get() else {
             return Ok(0);
         };
@@ -261,6 +358,14 @@ impl Recursor {
             RecursorMetrics::count(&self.metrics.cache_hits);
             return write(&hit.answer, &msg, ctx.transport, out);
         }
+        // A denial validated NSEC records prove (RFC 8198) is a hit too: memory only.
+        if let Some(answer) = self
+            .resolver
+            .synthesised(&question.qname, question.qtype, now)
+        {
+            RecursorMetrics::count(&self.metrics.cache_hits);
+            return write(&answer, &msg, ctx.transport, out);
+        }
         let Some(runtime) = runtime() else {
             let answer = Answer::servfail(EDE_OTHER, "resolver not running");
             return write(&answer, &msg, ctx.transport, out);
@@ -327,6 +432,15 @@ impl Recursor {
             &self.metrics.resolved
         };
         RecursorMetrics::count(counter);
+        if self.resolver.validator().is_some() && answer.rcode != lib_dns::Rcode::SERVFAIL {
+            let m = &self.metrics;
+            RecursorMetrics::count(match answer.security {
+                Security::Secure => &m.secure,
+                Security::Insecure => &m.insecure,
+                Security::Bogus => &m.bogus,
+                Security::Indeterminate => &m.indeterminate,
+            });
+        }
         leader.finish(&answer);
         answer
     }

@@ -235,6 +235,12 @@ impl ZoneControl {
         errors
     }
 
+    /// The runtime zone control's work runs on (the node's main runtime), for edges
+    /// that run elsewhere (DoH's per-worker runtimes) to hand deferred messages to.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+
     /// How many zones are configured.
     pub fn len(&self) -> usize {
         self.zones
