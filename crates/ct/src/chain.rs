@@ -16,9 +16,15 @@
 //!   certificate only to `add-chain`; a precertificate signing certificate (CT EKU) may
 //!   issue only the precertificate, directly, and must itself be issued by a CA in the
 //!   chain or a root.
+//!
+//! Issuers recur: most submissions come through a few intermediates. [`Roots`] keeps a
+//! bounded set of the issuer signatures it has seen verify (an intermediate by its
+//! issuer, or a certificate by a root), so a chain usually costs one signature check,
+//! the leaf's.
 
 use core::fmt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use der::Decode;
 use sha2::{Digest, Sha256};
@@ -111,12 +117,61 @@ pub fn fingerprint(der: &[u8]) -> [u8; 32] {
     Sha256::digest(der).into()
 }
 
-/// The log's trusted roots, indexed by subject.
+/// The most issuer signatures [`Roots`] remembers as verified; when full, it forgets
+/// them all and starts again.
+pub const VERIFIED_CACHE_SIZE: usize = 10_000;
+
+/// Issuer signatures known to verify: SHA-256 of the issuer's `SubjectPublicKeyInfo`
+/// and the whole certificate it signed (TBS, algorithm and signature), so that a
+/// certificate differing in any byte, or another key, is checked afresh.
+#[derive(Debug, Default)]
+struct VerifiedCache(Mutex<HashSet<[u8; 32]>>);
+
+impl VerifiedCache {
+    fn key(cert: &CertView<'_>, issuer_spki: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update((issuer_spki.len() as u64).to_be_bytes());
+        h.update(issuer_spki);
+        h.update(cert.der);
+        h.finalize().into()
+    }
+
+    fn contains(&self, key: &[u8; 32]) -> bool {
+        self.0.lock().is_ok_and(|set| set.contains(key))
+    }
+
+    fn insert(&self, key: [u8; 32]) {
+        if let Ok(mut set) = self.0.lock() {
+            if set.len() >= VERIFIED_CACHE_SIZE {
+                set.clear();
+            }
+            set.insert(key);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().map_or(0, |set| set.len())
+    }
+}
+
+impl Clone for VerifiedCache {
+    fn clone(&self) -> Self {
+        VerifiedCache(Mutex::new(
+            self.0.lock().map(|set| set.clone()).unwrap_or_default(),
+        ))
+    }
+}
+
+/// The log's trusted roots, indexed by subject, with the issuer signatures seen to
+/// verify in chains validated against them.
 #[derive(Debug, Clone, Default)]
 pub struct Roots {
     certs: Vec<Vec<u8>>,
+    /// Each root's `SubjectPublicKeyInfo`, by the index of `certs`.
+    spkis: Vec<Vec<u8>>,
     by_fingerprint: HashMap<[u8; 32], usize>,
     by_subject: HashMap<Vec<u8>, Vec<usize>>,
+    verified: VerifiedCache,
 }
 
 impl Roots {
@@ -153,12 +208,11 @@ impl Roots {
         if self.by_fingerprint.contains_key(&fp) {
             return Ok(false);
         }
-        let subject = CertView::parse(&der)
-            .map_err(|e| ChainError::Root(e.to_string()))?
-            .subject
-            .to_vec();
+        let view = CertView::parse(&der).map_err(|e| ChainError::Root(e.to_string()))?;
+        let (subject, spki) = (view.subject.to_vec(), view.spki.to_vec());
         let at = self.certs.len();
         self.certs.push(der);
+        self.spkis.push(spki);
         self.by_fingerprint.insert(fp, at);
         self.by_subject.entry(subject).or_default().push(at);
         Ok(true)
@@ -174,13 +228,50 @@ impl Roots {
         self.by_fingerprint.contains_key(&fingerprint(der))
     }
 
-    /// The roots whose subject is `name` (raw DER).
-    fn with_subject(&self, name: &[u8]) -> impl Iterator<Item = &[u8]> {
+    /// How many issuer signatures are remembered as verified (at most
+    /// [`VERIFIED_CACHE_SIZE`]).
+    pub fn verified_signatures(&self) -> usize {
+        self.verified.len()
+    }
+
+    /// Checks that `issuer_spki`'s key signed certificate `index` of a chain. An issuer
+    /// certificate's signature (`index > 0`) is remembered once it verifies; a leaf's is
+    /// not, since leaves do not recur (a resubmitted leaf is rare and deduplicated).
+    fn verify(
+        &self,
+        index: usize,
+        view: &CertView<'_>,
+        issuer_spki: &[u8],
+    ) -> Result<(), SigError> {
+        if index == 0 {
+            return verify_signature(
+                view.tbs,
+                view.signature_algorithm,
+                view.signature,
+                issuer_spki,
+            );
+        }
+        let key = VerifiedCache::key(view, issuer_spki);
+        if self.verified.contains(&key) {
+            return Ok(());
+        }
+        verify_signature(
+            view.tbs,
+            view.signature_algorithm,
+            view.signature,
+            issuer_spki,
+        )?;
+        self.verified.insert(key);
+        Ok(())
+    }
+
+    /// The roots whose subject is `name` (raw DER), with their `SubjectPublicKeyInfo`.
+    fn with_subject(&self, name: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.by_subject
             .get(name)
             .into_iter()
             .flatten()
-            .filter_map(|&i| self.certs.get(i).map(Vec::as_slice))
+            .filter_map(|&i| Some((self.certs.get(i)?.as_slice(), self.spkis.get(i)?.as_slice())))
     }
 }
 
@@ -304,26 +395,14 @@ pub fn validate(
                 if issuer.subject != view.issuer {
                     return Err(ChainError::NameMismatch(index));
                 }
-                verify_signature(
-                    view.tbs,
-                    view.signature_algorithm,
-                    view.signature,
-                    issuer.spki,
-                )
-                .map_err(|error| ChainError::Signature { index, error })?;
+                roots
+                    .verify(index, view, issuer.spki)
+                    .map_err(|error| ChainError::Signature { index, error })?;
             }
             None => {
                 let mut last = None;
-                for root in roots.with_subject(view.issuer) {
-                    let Ok(root_view) = CertView::parse(root) else {
-                        continue;
-                    };
-                    match verify_signature(
-                        view.tbs,
-                        view.signature_algorithm,
-                        view.signature,
-                        root_view.spki,
-                    ) {
+                for (root, spki) in roots.with_subject(view.issuer) {
+                    match roots.verify(index, view, spki) {
                         Ok(()) => {
                             certs.push(root.to_vec());
                             anchored = true;

@@ -1,13 +1,20 @@
 //! The log's ECDSA P-256 key (RFC 6962 §2.1.4: SHA-256 with ECDSA over NIST P-256), its
 //! log ID (§3.2), and the TLS `DigitallySigned` struct (RFC 5246 §4.7) its signatures
 //! travel in. Signing is deterministic (RFC 6979), so the same data always gets the
-//! same signature.
+//! same signature: byte for byte what `p256`'s `SigningKey` produces, computed with the
+//! faster fixed-base multiplication of [`base_mul`].
+
+mod base_mul;
 
 use core::fmt;
 
-use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::elliptic_curve::bigint::U256;
+use p256::elliptic_curve::ops::{Invert, Reduce};
+use p256::elliptic_curve::{Curve, NonZeroScalar, PrimeField};
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePublicKey};
+use p256::{FieldBytes, NistP256, Scalar};
 use sha2::{Digest, Sha256};
 
 use crate::tls::{DecodeError, EncodeError, Reader, put_vec};
@@ -214,11 +221,37 @@ impl LogKey {
 
     /// Signs `data` with SHA-256/ECDSA, deterministically (RFC 6979).
     pub fn sign(&self, data: &[u8]) -> DigitallySigned {
-        let sig: Signature = self.key.sign(data);
+        let sig = self.sign_ecdsa(data);
         DigitallySigned {
             hash_algorithm: HASH_SHA256,
             signature_algorithm: SIGNATURE_ECDSA,
             signature: sig.to_der().as_bytes().to_vec(),
+        }
+    }
+
+    /// ECDSA (FIPS 186-5 §6.4.1) over SHA-256 of `data`, with the nonce of RFC 6979 §3.2
+    /// (HMAC-DRBG with SHA-256, no extra data), as `p256`'s `SigningKey::sign` computes
+    /// it: `r = x(k·G) mod n`, `s = k⁻¹(z + r·d) mod n`.
+    fn sign_ecdsa(&self, data: &[u8]) -> Signature {
+        let z: [u8; 32] = Sha256::digest(data).into();
+        let d = self.key.as_nonzero_scalar();
+        let order: &U256 = &NistP256::ORDER;
+        let mut nonces = rfc6979::KGenerator::<Sha256, U256>::new(&d.to_repr(), &z, &[], order);
+        let z = <Scalar as Reduce<U256>>::reduce(&U256::from_be_slice(&z));
+        loop {
+            let mut k = FieldBytes::default();
+            nonces.fill_next_k(&mut k);
+            // The generator only yields 0 < k < n; the checks are RFC 6979 §3.4's.
+            let Some(k) = NonZeroScalar::<NistP256>::from_repr(k).into_option() else {
+                continue;
+            };
+            let x = base_mul::base_mul_x(&k);
+            let r = <Scalar as Reduce<U256>>::reduce(&U256::from_be_slice(&x));
+            let s = *k.invert() * (z + r * d.as_ref());
+            // `from_scalars` refuses r = 0 or s = 0: then the next k is tried.
+            if let Ok(sig) = Signature::from_scalars(r, s) {
+                return sig;
+            }
         }
     }
 }
@@ -261,6 +294,79 @@ mod tests {
         assert_eq!(p.log_id(), &id);
         assert!(LogPublicKey::from_spki_der(&[0x30, 0]).is_err());
         assert!(LogKey::from_scalar(&[0; 32]).is_err());
+    }
+
+    /// The RFC 6979 §A.2.5 vector: P-256, SHA-256, message "sample".
+    #[test]
+    fn rfc6979_vector() {
+        let k = LogKey::from_scalar(&hex32(
+            "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721",
+        ))
+        .unwrap();
+        let sig = k.sign_ecdsa(b"sample");
+        let (r, s) = sig.split_bytes();
+        assert_eq!(
+            r.as_slice(),
+            hex32("efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716")
+        );
+        assert_eq!(
+            s.as_slice(),
+            hex32("f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8")
+        );
+    }
+
+    fn hex32(h: &str) -> [u8; 32] {
+        let mut out = [0; 32];
+        for (o, pair) in out.iter_mut().zip(h.as_bytes().chunks(2)) {
+            *o = u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap();
+        }
+        out
+    }
+
+    /// Oracle: byte-identical to `p256`'s RFC 6979 signer for many keys and messages
+    /// (so the same nonce), and accepted by ring's and `p256`'s verifiers.
+    #[test]
+    fn identical_to_p256_and_verified_by_ring() {
+        use p256::ecdsa::signature::Signer;
+        let mut state = Sha256::digest(b"seed");
+        for i in 0..200u32 {
+            state = Sha256::digest(state);
+            let scalar: [u8; 32] = state.into();
+            let Ok(k) = LogKey::from_scalar(&scalar) else {
+                continue;
+            };
+            let data: Vec<u8> = (0..i * 7).map(|j| (j ^ i) as u8).collect();
+            let ours = k.sign(&data);
+            let theirs: Signature = k.key.sign(&data);
+            assert_eq!(ours.signature, theirs.to_der().as_bytes(), "message {i}");
+            k.public().verify(&data, &ours).unwrap();
+            let point = &k.public().spki_der()[k.public().spki_der().len() - 65..];
+            ring::signature::UnparsedPublicKey::new(
+                &ring::signature::ECDSA_P256_SHA256_ASN1,
+                point,
+            )
+            .verify(&data, &ours.signature)
+            .unwrap();
+        }
+    }
+
+    /// Extreme keys: d = 1 (the public key is G) and d = n - 1.
+    #[test]
+    fn extreme_keys() {
+        use p256::ecdsa::signature::Signer;
+        let one = {
+            let mut b = [0; 32];
+            b[31] = 1;
+            b
+        };
+        let n_minus_1 = hex32("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550");
+        for scalar in [one, n_minus_1] {
+            let k = LogKey::from_scalar(&scalar).unwrap();
+            for msg in [&b""[..], b"a", &[0xff; 1000]] {
+                let theirs: Signature = k.key.sign(msg);
+                assert_eq!(k.sign(msg).signature, theirs.to_der().as_bytes());
+            }
+        }
     }
 
     #[test]

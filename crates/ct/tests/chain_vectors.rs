@@ -270,6 +270,51 @@ mod generated {
         }
     }
 
+    /// An intermediate's signature is checked once, then remembered: the next chain
+    /// through it costs only the leaf's check. A tampered copy of the intermediate is
+    /// still checked, and refused.
+    #[test]
+    fn intermediate_signatures_are_remembered() {
+        let (root, root_issuer) = ca(&PKCS_ECDSA_P256_SHA256, "Root");
+        let mid_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let mid = ca_params("Mid")
+            .signed_by(&mid_key, &root_issuer)
+            .unwrap()
+            .der()
+            .to_vec();
+        let mid_issuer = rcgen::Issuer::new(ca_params("Mid"), mid_key);
+        let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let leaf = |name: &str| {
+            CertificateParams::new(vec![name.into()])
+                .unwrap()
+                .signed_by(&leaf_key, &mid_issuer)
+                .unwrap()
+                .der()
+                .to_vec()
+        };
+        let mut roots = Roots::new();
+        roots.add_der(root.clone()).unwrap();
+        assert_eq!(roots.verified_signatures(), 0);
+        for name in ["a.example", "b.example", "c.example"] {
+            let valid =
+                validate(&[leaf(name), mid.clone()], &roots, ChainKind::Certificate).unwrap();
+            assert_eq!(valid.issuers(), &[mid.clone(), root.clone()]);
+            // Only the intermediate-by-root signature is remembered, not the leaves'.
+            assert_eq!(roots.verified_signatures(), 1);
+        }
+        // The intermediate with a flipped signature bit is checked afresh and refused.
+        let mut tampered = mid.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            validate(
+                &[leaf("d.example"), tampered],
+                &roots,
+                ChainKind::Certificate
+            ),
+            Err(ChainError::Signature { index: 1, .. })
+        ));
+    }
+
     #[test]
     fn rsa_root_from_openssl() {
         // rcgen cannot generate RSA keys without aws-lc; use a key made by openssl.
@@ -306,6 +351,13 @@ mod generated {
         let mut roots = Roots::new();
         roots.add_der(root.der().to_vec()).unwrap();
         validate(&[leaf.der().to_vec()], &roots, ChainKind::Certificate).unwrap();
+        // A flipped bit in the RSA signature is refused (by ring, then by the `rsa` crate).
+        let mut tampered = leaf.der().to_vec();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(matches!(
+            validate(&[tampered], &roots, ChainKind::Certificate),
+            Err(ChainError::Signature { index: 0, .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
