@@ -100,9 +100,28 @@ pub enum Outcome {
     Defer,
 }
 
+/// A response still being worked out elsewhere (a resolution over the network): the
+/// future yields its bytes, or `None` when nothing is to be sent.
+pub type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Vec<u8>>> + Send>>;
+
+/// What [`Answerer::answer_or_pending`] gives.
+pub enum Answered {
+    /// Done now, as [`Answerer::answer`] would have done it.
+    Now(Outcome),
+    /// Still being worked out; `out` is empty.
+    Later(Pending),
+}
+
 /// The answering core as the network edge sees it.
 pub trait Answerer: Send + Sync {
     /// Answers one query. `out` is cleared and receives the response when the outcome is
     /// [`Outcome::Reply`]. Never panics, whatever `query` holds.
     fn answer(&self, query: &[u8], ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome;
+
+    /// Like [`Answerer::answer`], for edges that must never block their thread (an event
+    /// loop on a single-threaded runtime, serving many connections): work that would
+    /// wait on the network comes back as [`Answered::Later`]. The default answers now.
+    fn answer_or_pending(&self, query: &[u8], ctx: &QueryContext, out: &mut Vec<u8>) -> Answered {
+        Answered::Now(self.answer(query, ctx, out))
+    }
 }

@@ -926,3 +926,39 @@ except ssl.SSLError as e:
         assert!(out.contains(expect), "{config:?}: {out}");
     }
 }
+
+/// A recursive cache miss over DoH waits on the resolver's runtime, not on the DoH
+/// worker's event loop: with one worker thread and a forward upstream that never
+/// answers, another DoH client is answered at once while the first waits.
+#[test]
+fn a_slow_resolution_over_doh_does_not_hold_up_other_doh_clients() {
+    // Bound and never read: queries to it go unanswered.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let resolver = format!(
+        "\n[resolver]\n[[resolver.forward]]\nzone = \"slow.test.\"\nupstreams = [\"{}\"]\n",
+        silent.local_addr().unwrap()
+    );
+    let node = start_in(Arc::new(tempfile::tempdir().unwrap()), &resolver, "");
+    let doh = format!("@{}", node.doh);
+    let slow = {
+        let doh = doh.clone();
+        std::thread::spawn(move || zdns_query(&["+https", &doh, "x.slow.test", "A"]))
+    };
+    // The slow query is out to the silent upstream before the other client asks.
+    node.wait_metrics("an upstream query", |n| {
+        n.metric("zdns_resolver_upstream_queries_total") >= 1.0
+    });
+    let fast = zdns_query(&["+https", &doh, "alice.sovereign", "A"]);
+    assert!(
+        !slow.is_finished(),
+        "the other client was answered only when the slow resolution had ended"
+    );
+    // The slow client gets SERVFAIL when the resolution gives up, or times out.
+    slow.join().unwrap();
+    let out = text(&fast);
+    assert!(fast.status.success(), "{out}");
+    assert!(
+        out.contains("NOERROR") && out.contains("10.42.1.5"),
+        "{out}"
+    );
+}

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use zdns_auth::{Answerer, Outcome, QueryContext};
+use zdns_auth::{Answered, Answerer, Outcome, Pending, QueryContext};
 use zdns_transport::doh::{DohLimits, DohService};
 use zdns_transport::doh3::Doh3Listener;
 use zdns_transport::doq::{DoqLimits, DoqListener};
@@ -243,21 +243,41 @@ struct Answering {
 impl Respond for Answering {
     fn respond(&self, query: &[u8], ctx: &QueryContext) -> Answer {
         let mut out = Vec::new();
-        match self.answerer.load().answer(query, ctx, &mut out) {
-            Outcome::Reply => {
+        match self.answerer.load().answer_or_pending(query, ctx, &mut out) {
+            Answered::Now(Outcome::Reply) => {
                 self.counters.record(query, Outcome::Reply, &out);
                 Answer::Reply(out)
             }
-            Outcome::Drop => {
+            Answered::Now(Outcome::Drop) => {
                 self.counters.record(query, Outcome::Drop, &out);
                 Answer::Drop
             }
-            Outcome::Defer => Answer::Deferred(self.defer(query.to_vec(), *ctx)),
+            Answered::Now(Outcome::Defer) => Answer::Deferred(self.defer(query.to_vec(), *ctx)),
+            Answered::Later(pending) => Answer::Deferred(self.later(query.to_vec(), pending)),
         }
     }
 }
 
 impl Answering {
+    /// Waits for a response being worked out elsewhere (a resolution) on the node's main
+    /// runtime, so the caller's event loop goes on serving its other connections, and
+    /// returns the channel it comes on, padded as the query asks (RFC 8467).
+    fn later(&self, query: Vec<u8>, pending: Pending) -> mpsc::Receiver<Vec<u8>> {
+        let (tx, rx) = mpsc::channel(1);
+        let counters = Arc::clone(&self.counters);
+        self.control.runtime().spawn(async move {
+            let Some(mut reply) = pending.await else {
+                counters.record(&query, Outcome::Drop, &[]);
+                return;
+            };
+            zdns_transport::padding::pad_response(&query, &mut reply);
+            counters.record(&query, Outcome::Reply, &reply);
+            // The client may have gone; nothing to do then.
+            let _ = tx.send(reply).await;
+        });
+        rx
+    }
+
     /// Hands `query` to zone control on the node's main runtime (the caller may be on
     /// a DoH worker's single-threaded runtime, where zone control's blocking work must
     /// not run) and returns the channel its messages come on, in order. Counted as

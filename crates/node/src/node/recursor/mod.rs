@@ -31,9 +31,10 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use lib_dns::message::Question;
 use lib_dns::{Class, Message, Name, Opcode, Rcode, Rtype};
 use tokio::runtime::Runtime;
-use zdns_auth::{Answerer, Outcome, QueryContext, Transport};
+use zdns_auth::{Answered, Answerer, Outcome, QueryContext, Transport};
 use zdns_resolver::answer::EDE_OTHER;
 use zdns_resolver::rate::RateDetector;
 use zdns_resolver::scope::{Policy, Scope, ScopeTable};
@@ -335,10 +336,15 @@ impl Recursor {
         recursive.then_some(msg)
     }
 
-    fn answer(self: &Arc<Self>, msg: Message, ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome {
-        let Some(question) = msg.question().cloned() else {
-            return Outcome::Drop;
-        };
+    /// The answer from memory (the cache, or a denial cached NSEC/NSEC3 records prove),
+    /// or `None` when the network is needed.
+    fn answer_from_memory(
+        self: &Arc<Self>,
+        question: &Question,
+        msg: &Message,
+        ctx: &QueryContext,
+        out: &mut Vec<u8>,
+    ) -> Option<Outcome> {
         let now = now();
         if let Some(count) = self.rates.record(&question.qname, now) {
             RecursorMetrics::count(&self.metrics.hot_names);
@@ -356,7 +362,7 @@ impl Recursor {
                 self.spawn_refresh(question.qname.clone(), question.qtype);
             }
             RecursorMetrics::count(&self.metrics.cache_hits);
-            return write(&hit.answer, &msg, ctx.transport, out);
+            return Some(write(&hit.answer, msg, ctx.transport, out));
         }
         // A denial validated NSEC records prove (RFC 8198) is a hit too: memory only.
         if let Some(answer) = self
@@ -364,7 +370,17 @@ impl Recursor {
             .synthesised(&question.qname, question.qtype, now)
         {
             RecursorMetrics::count(&self.metrics.cache_hits);
-            return write(&answer, &msg, ctx.transport, out);
+            return Some(write(&answer, msg, ctx.transport, out));
+        }
+        None
+    }
+
+    fn answer(self: &Arc<Self>, msg: Message, ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome {
+        let Some(question) = msg.question().cloned() else {
+            return Outcome::Drop;
+        };
+        if let Some(outcome) = self.answer_from_memory(&question, &msg, ctx, out) {
+            return outcome;
         }
         let Some(runtime) = runtime() else {
             let answer = Answer::servfail(EDE_OTHER, "resolver not running");
@@ -393,6 +409,37 @@ impl Recursor {
                 write(&answer, &msg, ctx.transport, out)
             }
         }
+    }
+
+    /// As [`Recursor::answer`], but a cache miss is resolved on the resolver's runtime
+    /// while the caller goes on: its response comes as a future.
+    fn answer_or_pending(
+        self: &Arc<Self>,
+        msg: Message,
+        ctx: &QueryContext,
+        out: &mut Vec<u8>,
+    ) -> Answered {
+        let Some(question) = msg.question().cloned() else {
+            return Answered::Now(Outcome::Drop);
+        };
+        if let Some(outcome) = self.answer_from_memory(&question, &msg, ctx, out) {
+            return Answered::Now(outcome);
+        }
+        let Some(runtime) = runtime() else {
+            let answer = Answer::servfail(EDE_OTHER, "resolver not running");
+            return Answered::Now(write(&answer, &msg, ctx.transport, out));
+        };
+        let recursor = Arc::clone(self);
+        let resolution = runtime
+            .spawn(async move { recursor.answer_client(question.qname, question.qtype).await });
+        let transport = ctx.transport;
+        Answered::Later(Box::pin(async move {
+            let answer = resolution
+                .await
+                .unwrap_or_else(|_| Answer::servfail(EDE_OTHER, "resolution failed"));
+            let mut out = Vec::new();
+            (write(&answer, &msg, transport, &mut out) == Outcome::Reply).then_some(out)
+        }))
     }
 
     /// Resolves over the network, within [`RESOLUTION_DEADLINE`]; joins a resolution of
@@ -554,11 +601,7 @@ impl Answerer for RecursiveAnswerer {
     /// answers cost no more with the resolver on.
     fn answer(&self, query: &[u8], ctx: &QueryContext, out: &mut Vec<u8>) -> Outcome {
         let outcome = self.auth.answer(query, ctx, out);
-        let refused = outcome == Outcome::Reply
-            && out
-                .get(3)
-                .is_some_and(|b| b & 0x0f == Rcode::REFUSED.header_bits());
-        if !refused {
+        if !refused(outcome, out) {
             return outcome;
         }
         match self.recursor.recursive_query(query, ctx, &self.zones) {
@@ -566,6 +609,25 @@ impl Answerer for RecursiveAnswerer {
             None => outcome,
         }
     }
+
+    fn answer_or_pending(&self, query: &[u8], ctx: &QueryContext, out: &mut Vec<u8>) -> Answered {
+        let outcome = self.auth.answer(query, ctx, out);
+        if !refused(outcome, out) {
+            return Answered::Now(outcome);
+        }
+        match self.recursor.recursive_query(query, ctx, &self.zones) {
+            Some(msg) => self.recursor.answer_or_pending(msg, ctx, out),
+            None => Answered::Now(outcome),
+        }
+    }
+}
+
+/// Whether the zones' answer is REFUSED: a name in none of our zones.
+fn refused(outcome: Outcome, out: &[u8]) -> bool {
+    outcome == Outcome::Reply
+        && out
+            .get(3)
+            .is_some_and(|b| b & 0x0f == Rcode::REFUSED.header_bits())
 }
 
 #[cfg(test)]
