@@ -88,7 +88,7 @@ pub enum NtaAction {
 /// Runs `zdns resolve`.
 pub fn run(args: ResolveArgs) -> ExitCode {
     let path = format!("/api/v1/resolve?name={}", args.name);
-    match request(&args.node, "GET", &path) {
+    match request(&args.node, "GET", &path, TIMEOUT) {
         Ok((200, body)) if args.json => {
             print!("{body}");
             ExitCode::SUCCESS
@@ -139,7 +139,7 @@ pub fn run_resolver(command: ResolverCommand) -> ExitCode {
             ("nta", node, method, path)
         }
     };
-    match request(&node, method, &path) {
+    match request(&node, method, &path, TIMEOUT) {
         Ok((200, body)) => {
             print!("{body}");
             ExitCode::SUCCESS
@@ -204,8 +204,14 @@ fn summary(body: &str) -> Option<String> {
     Some(out)
 }
 
-/// One HTTP/1.1 exchange with the node: (status, body).
-fn request(node: &NodeArgs, method: &str, path: &str) -> Result<(u16, String), String> {
+/// One HTTP/1.1 exchange with the node's API, waiting at most `timeout` for the answer:
+/// (status, body).
+pub fn request(
+    node: &NodeArgs,
+    method: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<(u16, String), String> {
     let addr = match node.http {
         Some(a) => a,
         None => {
@@ -220,7 +226,7 @@ fn request(node: &NodeArgs, method: &str, path: &str) -> Result<(u16, String), S
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|e| format!("cannot reach the node at {addr}: {e}"))?;
     let io = |e: std::io::Error| format!("talking to the node at {addr}: {e}");
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
+    stream.set_read_timeout(Some(timeout)).map_err(io)?;
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
