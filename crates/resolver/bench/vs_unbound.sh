@@ -4,7 +4,8 @@
 #    processes on 127.0.0.1-4 at one high port;
 #  - `zdns serve` recursing from it, and Unbound with stub zones at the same servers
 #    (Unbound cannot be given a port for servers learned from glue), same CPU placement;
-#  - cache-hit throughput: dnsperf over N warm names (rounds interleaved);
+#  - cache-hit throughput: dnsperf over N warm names (rounds interleaved), and the
+#    server's CPU time per answered query (utime + stime from /proc);
 #  - cold resolution: a fresh process of each, one query at a time for M new names,
 #    latency median and p99 measured by the client (cold.py);
 #  - memory per cached RRset: RSS growth over the warm-up divided by N.
@@ -137,6 +138,7 @@ C
 }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of the whole process
 
 # --- cold resolution ---------------------------------------------------------
 # Fresh processes; the first query also learns the delegations.
@@ -163,9 +165,14 @@ lost() { awk '/Queries lost/ {print $3}' "$1"; }
 for ((r = 1; r <= ROUNDS; r++)); do
   for who in zdns unbound; do
     p=$ZP; [ "$who" = unbound ] && p=$UP
+    pid=$ZDNS_PID; [ "$who" = unbound ] && pid=$UNBOUND_PID
+    t0=$(cpu_ticks "$pid")
     taskset -c 0 dnsperf -s 127.0.0.1 -p "$p" -d "$WORK/hits.txt" -l "$SECONDS_PER_ROUND" -c 4 -q 200 \
       >"$WORK/hits-$who-$r.txt"
-    echo "round $r $who qps $(qps "$WORK/hits-$who-$r.txt") lost $(lost "$WORK/hits-$who-$r.txt")"
+    t1=$(cpu_ticks "$pid")
+    done_q=$(awk '/Queries completed/ {print $3}' "$WORK/hits-$who-$r.txt")
+    us=$(python3 -c "print(f'{($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / max(1, $done_q):.2f}')")
+    echo "round $r $who qps $(qps "$WORK/hits-$who-$r.txt") lost $(lost "$WORK/hits-$who-$r.txt") server-cpu-us/q $us"
   done
 done
 

@@ -246,8 +246,18 @@ pub fn run(overrides: Overrides) -> Result<(), String> {
 
         let deferred = udp::deferred_queue(Arc::clone(&control), Arc::clone(&metrics));
         for (i, (sockets, addr)) in udp_sockets.into_iter().zip(&settings.listen).enumerate() {
-            udp::spawn(sockets, &answerer, &deferred, |w| metrics.udp_worker(w), i * settings.threads)
-                .map_err(|e| format!("cannot start UDP workers: {e}"))?;
+            let local_runtime = recursor
+                .is_some()
+                .then_some(recursor::resolve_on_this_thread as fn(_, _));
+            udp::spawn(
+                sockets,
+                &answerer,
+                &deferred,
+                |w| metrics.udp_worker(w),
+                i * settings.threads,
+                local_runtime,
+            )
+            .map_err(|e| format!("cannot start UDP workers: {e}"))?;
             tracing::info!(%addr, workers = settings.threads, "DNS over UDP");
         }
         for (listener, addr) in tcp_listeners.into_iter().zip(&settings.listen) {

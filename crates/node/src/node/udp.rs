@@ -25,6 +25,8 @@ use nix::sys::socket::{
     ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg,
 };
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::Interest;
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use zdns_auth::{Outcome, QueryContext, Transport};
 
@@ -103,12 +105,18 @@ pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<UdpSocket>> {
 }
 
 /// Starts one worker thread per socket.
+///
+/// With `local_runtime`, each worker also runs a single-threaded tokio runtime of its
+/// own and hands it, with its socket, to `local_runtime` on its thread: the recursor
+/// resolves the worker's cache misses there and answers from that socket, so a miss costs no hand-off to another thread (the
+/// worker then waits for its socket through the runtime instead of in `recvmmsg`).
 pub fn spawn(
     sockets: Vec<UdpSocket>,
     answerer: &SharedAnswerer,
     deferred: &mpsc::Sender<Deferred>,
     counters: impl Fn(usize) -> Arc<Counters>,
     first_worker: usize,
+    local_runtime: Option<fn(Handle, Arc<UdpSocket>)>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
     sockets
         .into_iter()
@@ -123,7 +131,10 @@ pub fn spawn(
             };
             std::thread::Builder::new()
                 .name(format!("udp-{}", first_worker + i))
-                .spawn(move || worker.run())
+                .spawn(move || match local_runtime {
+                    None => worker.run(),
+                    Some(install) => worker.run_with_runtime(install),
+                })
         })
         .collect()
 }
@@ -149,10 +160,9 @@ struct Buffers {
     send_headers: MultiHeaders<SockaddrStorage>,
 }
 
-impl Worker {
-    fn run(self) {
-        let fd = self.socket.as_raw_fd();
-        let mut b = Buffers {
+impl Buffers {
+    fn new() -> Buffers {
+        Buffers {
             recv: vec![[0u8; RECV_BUF]; BATCH]
                 .into_boxed_slice()
                 .try_into()
@@ -163,7 +173,15 @@ impl Worker {
             to: [None; BATCH],
             recv_headers: MultiHeaders::preallocate(BATCH, None),
             send_headers: MultiHeaders::preallocate(BATCH, None),
-        };
+        }
+    }
+}
+
+impl Worker {
+    /// Blocks in `recvmmsg` for each batch: the authoritative fast path.
+    fn run(self) {
+        let fd = self.socket.as_raw_fd();
+        let mut b = Buffers::new();
         loop {
             let received = match receive(fd, &mut b) {
                 Ok(n) => n,
@@ -176,6 +194,75 @@ impl Worker {
             };
             let replies = self.answer(&mut b, received);
             send(fd, &mut b, replies);
+        }
+    }
+
+    /// Waits for the socket through a single-threaded runtime of this thread, handed to
+    /// `install` first with the socket, so tasks spawned on it while answering run here between batches.
+    fn run_with_runtime(self, install: fn(Handle, Arc<UdpSocket>)) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start a UDP worker's runtime; answering without it");
+                return self.run();
+            }
+        };
+        // Readiness comes from the runtime, so the socket must not block; sends to it
+        // that find the buffer full drop the answer (the client retries).
+        let watched = self.socket.try_clone().and_then(|socket| {
+            socket.set_nonblocking(true)?;
+            let _inside = runtime.enter();
+            tokio::net::UdpSocket::from_std(socket)
+        });
+        match watched {
+            Ok(watched) => {
+                install(runtime.handle().clone(), Arc::clone(&self.reply_socket));
+                runtime.block_on(self.serve_async(watched));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch the UDP socket; answering without the runtime");
+                if let Err(e) = self.socket.set_nonblocking(false) {
+                    tracing::error!(error = %e, "UDP socket left non-blocking");
+                }
+                self.run();
+            }
+        }
+    }
+
+    /// The loop of [`Worker::run_with_runtime`]: a batch whenever the socket is readable.
+    async fn serve_async(self, watched: tokio::net::UdpSocket) {
+        let fd = watched.as_raw_fd();
+        let runtime = Handle::current();
+        let mut b = Buffers::new();
+        loop {
+            if let Err(e) = watched.readable().await {
+                tracing::error!(error = %e, "UDP socket not pollable");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+            let received = watched.try_io(Interest::READABLE, || {
+                receive(fd, &mut b).map_err(std::io::Error::from)
+            });
+            let received = match received {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "UDP receive failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let replies = self.answer(&mut b, received);
+            send(fd, &mut b, replies);
+            // Let the resolutions spawned meanwhile (and their replies) run; with none
+            // there is nothing to yield to, and a busy socket keeps the thread.
+            if runtime.metrics().num_alive_tasks() > 0 {
+                tokio::task::yield_now().await;
+            }
         }
     }
 
@@ -223,8 +310,9 @@ impl Worker {
     }
 }
 
-/// Receives up to [`BATCH`] datagrams, blocking until at least one is there. A datagram
-/// cut short by the buffer is kept with length 0, so it is skipped.
+/// Receives up to [`BATCH`] datagrams, at least one: a blocking socket waits for it, a
+/// non-blocking one fails with `EAGAIN` instead. A datagram cut short by the buffer is
+/// kept with length 0, so it is skipped.
 fn receive(fd: RawFd, b: &mut Buffers) -> Result<usize, Errno> {
     let mut slices = b.recv.each_mut().map(|buf| [IoSliceMut::new(buf)]);
     let results = recvmmsg(

@@ -9,14 +9,15 @@
 //!   at once on the listener's own thread, from memory, with no I/O and no waiting
 //!   (seed 003 §15 invariant 6). A popular RRset near expiry starts a background
 //!   refresh that the answer does not wait for.
-//! - A miss over UDP is handed to the resolver's runtime, and the listener moves on; the
+//! - A miss over UDP is resolved on the UDP worker's own single-threaded runtime
+//!   ([`resolve_on_this_thread`]) between its batches, and the worker moves on; the
 //!   answer is sent later from the listener's own address (a clone of its socket).
 //! - A miss over TCP waits for the resolution on the connection's task (with tokio's
 //!   `block_in_place`, so other connections keep being served).
 //!
-//! Resolutions run on a small runtime of their own ([`runtime`]), so they never compete
-//! with the listeners for threads and the recursor can be built before the node's
-//! runtime exists.
+//! Resolutions run on runtimes of their own ([`runtime`]), one single-threaded runtime
+//! per resolver thread, so they never compete with the listeners for threads and the
+//! recursor can be built before the node's runtime exists.
 
 pub mod api;
 pub mod inflight;
@@ -28,12 +29,13 @@ pub mod upstream_encrypted;
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use lib_dns::message::Question;
 use lib_dns::{Class, Message, Name, Opcode, Rcode, Rtype};
-use tokio::runtime::Runtime;
+use tokio::runtime::Handle;
 use zdns_auth::{Answered, Answerer, Outcome, QueryContext, Transport};
 use zdns_resolver::answer::EDE_OTHER;
 use zdns_resolver::rate::RateDetector;
@@ -76,21 +78,85 @@ pub fn anchor_state_file(dir: &Path, zone: &Name) -> std::path::PathBuf {
     dir.join(format!("trust-anchor.{name}.state"))
 }
 
-/// The resolver's runtime: two threads, made on first use and kept for the life of the
-/// process (a static, so it is never dropped inside another runtime).
-pub fn runtime() -> Option<&'static Runtime> {
-    static RUNTIME: OnceLock<Option<Runtime>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("zdns-resolve")
-                .enable_all()
-                .build()
-                .map_err(|e| tracing::error!(error = %e, "cannot start the resolver runtime"))
-                .ok()
+/// Resolver threads at most: one per CPU up to this many.
+const MAX_RESOLVER_THREADS: usize = 8;
+
+/// The resolver's runtimes: one single-threaded runtime per resolver thread, made on
+/// first use and kept for the life of the process (a static, so none is dropped inside
+/// another runtime).
+///
+/// Each resolution runs start to end on one thread, as in Unbound: a cache miss costs
+/// one wake-up of that thread and one per upstream reply. (A multi-threaded runtime
+/// also woke its idle workers to look for work to steal: about nine context switches
+/// per cold query instead of three.)
+struct Runtimes {
+    handles: Vec<Handle>,
+    next: AtomicUsize,
+}
+
+impl Runtimes {
+    fn start() -> Option<Runtimes> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_RESOLVER_THREADS);
+        let handles = (0..threads)
+            .map(|i| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let handle = runtime.handle().clone();
+                std::thread::Builder::new()
+                    .name(format!("zdns-resolve-{i}"))
+                    .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+                Ok(handle)
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| tracing::error!(error = %e, "cannot start the resolver runtimes"))
+            .ok()?;
+        Some(Runtimes {
+            handles,
+            next: AtomicUsize::new(0),
         })
-        .as_ref()
+    }
+}
+
+/// A handle to one of the resolver's runtimes, taken in turn, to spawn a resolution on;
+/// `None` when they could not be started.
+pub fn runtime() -> Option<Handle> {
+    static RUNTIMES: OnceLock<Option<Runtimes>> = OnceLock::new();
+    let runtimes = RUNTIMES.get_or_init(Runtimes::start).as_ref()?;
+    let turn = runtimes.next.fetch_add(1, Ordering::Relaxed);
+    runtimes
+        .handles
+        .get(turn % runtimes.handles.len().max(1))
+        .cloned()
+}
+
+/// The runtime and socket of the UDP worker that owns a thread.
+struct WorkerThread {
+    runtime: Handle,
+    socket: Arc<UdpSocket>,
+}
+
+thread_local! {
+    /// The UDP worker of this thread, when it resolves its own misses.
+    static WORKER: std::cell::RefCell<Option<WorkerThread>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Makes the cache misses of UDP queries answered on this thread resolve on `runtime`,
+/// the thread's own (given by the UDP worker that owns the thread), instead of on a
+/// resolver thread, and their answers leave from `socket`, the worker's: no other
+/// thread is woken for a miss.
+pub fn resolve_on_this_thread(runtime: Handle, socket: Arc<UdpSocket>) {
+    WORKER.with(|w| *w.borrow_mut() = Some(WorkerThread { runtime, socket }));
+}
+
+/// Where a UDP miss answered on this thread resolves: the thread's own runtime if it
+/// has one, else one of the resolver's.
+fn udp_runtime() -> Option<Handle> {
+    WORKER
+        .with(|w| w.borrow().as_ref().map(|w| w.runtime.clone()))
+        .or_else(runtime)
 }
 
 /// The resolver as the node runs it: shared across reloads (the cache survives them).
@@ -382,7 +448,11 @@ impl Recursor {
         if let Some(outcome) = self.answer_from_memory(&question, &msg, ctx, out) {
             return outcome;
         }
-        let Some(runtime) = runtime() else {
+        let resolving_on = match ctx.transport {
+            Transport::Udp => udp_runtime(),
+            Transport::Stream => runtime(),
+        };
+        let Some(runtime) = resolving_on else {
             let answer = Answer::servfail(EDE_OTHER, "resolver not running");
             return write(&answer, &msg, ctx.transport, out);
         };
@@ -535,16 +605,20 @@ impl Recursor {
         if write(answer, query, Transport::Udp, &mut out) == Outcome::Drop {
             return;
         }
-        let socket = self
-            .udp_replies
-            .get()
-            .and_then(|s| s.iter().find(|s| same_family(s, client)));
-        let Some(socket) = socket else {
-            tracing::warn!(%client, "no UDP socket to answer from");
-            return;
-        };
-        if let Err(e) = socket.send_to(&out, client) {
-            tracing::debug!(%client, error = %e, "deferred UDP answer not sent");
+        let sent = WORKER.with(|w| {
+            let worker = w.borrow();
+            let own = worker.as_ref().map(|w| &*w.socket);
+            let socket = own.filter(|s| same_family(s, client)).or_else(|| {
+                self.udp_replies
+                    .get()
+                    .and_then(|s| s.iter().find(|s| same_family(s, client)))
+            });
+            socket.map(|socket| socket.send_to(&out, client))
+        });
+        match sent {
+            None => tracing::warn!(%client, "no UDP socket to answer from"),
+            Some(Err(e)) => tracing::debug!(%client, error = %e, "deferred UDP answer not sent"),
+            Some(Ok(_)) => {}
         }
     }
 }
