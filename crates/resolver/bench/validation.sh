@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What DNSSEC validation costs the zdns resolver on cache misses, on loopback only:
-#  - a signed hierarchy (root and example.test. with NSEC, test. with NSEC3; ECDSA P-256
-#    keys from `zdns key generate`, signed with `zdns zone sign`) served by quick-flag
+#  - a signed hierarchy (root and example.test. with NSEC, test. with NSEC3; keys of
+#    algorithm ALG from `zdns key generate`, signed with `zdns zone sign`) served by quick-flag
 #    `zdns serve` processes on 127.0.0.1-3 at one high port;
 #  - the zdns resolver with the root's DS as its trust anchor (validating), and the same
 #    with `dnssec_validation = false` (plain), same CPU placement;
@@ -12,11 +12,13 @@
 #    ratio (validating / plain).
 # Usage: bash crates/resolver/bench/validation.sh   (after cargo build --release -p zdns)
 # Env: M (300) ROUNDS (4) WORK (/tmp/validation-bench)
+#      ALG (ecdsap256; or rsasha256, ed25519: `zdns key generate --alg`)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ZDNS=${ZDNS:-$PWD/target/release/zdns}
 M=${M:-300}
 ROUNDS=${ROUNDS:-4}
+ALG=${ALG:-ecdsap256}
 WORK=${WORK:-/tmp/validation-bench}
 BENCH=$(dirname "$0")
 rm -rf "$WORK" && mkdir -p "$WORK"
@@ -30,8 +32,8 @@ P=$(port)
 # --- zones, signed bottom-up --------------------------------------------------
 sign() { # origin file extra-args... ; prints the DS records of the zone's KSK
   local ring="$WORK/ring-$1"
-  "$ZDNS" key generate --zone "$1" --alg ecdsap256 --ksk --dir "$ring" >/dev/null
-  "$ZDNS" key generate --zone "$1" --alg ecdsap256 --dir "$ring" >/dev/null
+  "$ZDNS" key generate --zone "$1" --alg "$ALG" --ksk --dir "$ring" >/dev/null
+  "$ZDNS" key generate --zone "$1" --alg "$ALG" --dir "$ring" >/dev/null
   "$ZDNS" zone sign "$WORK/$2" --keys "$ring" -o "$WORK/$2.signed" "${@:3}" >/dev/null
   "$ZDNS" key ds --zone "$1" --dir "$ring"
 }

@@ -6,11 +6,12 @@
 #    (Unbound cannot be given a port for servers learned from glue), same CPU placement;
 #  - cache-hit throughput: dnsperf over N warm names (rounds interleaved), and the
 #    server's CPU time per answered query (utime + stime from /proc);
-#  - cold resolution: a fresh process of each, one query at a time for M new names,
-#    latency median and p99 measured by the client (cold.py);
+#  - cold resolution: a fresh process of each, one query at a time, COLD_ROUNDS batches
+#    of M new names, latency median and p99 measured by the client (cold.py);
 #  - memory per cached RRset: RSS growth over the warm-up divided by N.
 # Usage: bash crates/resolver/bench/vs_unbound.sh   (after cargo build --release -p zdns)
-# Env: N (20000) M (300) SECONDS_PER_ROUND (10) ROUNDS (2) WORK (/tmp/resolver-bench)
+# Env: N (20000) M (300) SECONDS_PER_ROUND (10) ROUNDS (2) COLD_ROUNDS (2: batches of M
+#      cold names per resolver, alternating who goes first) WORK (/tmp/resolver-bench)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ZDNS=${ZDNS:-target/release/zdns}
@@ -18,6 +19,7 @@ N=${N:-20000}
 M=${M:-300}
 SECONDS_PER_ROUND=${SECONDS_PER_ROUND:-10}
 ROUNDS=${ROUNDS:-2}
+COLD_ROUNDS=${COLD_ROUNDS:-2}
 WORK=${WORK:-/tmp/resolver-bench}
 BENCH=$(dirname "$0")
 rm -rf "$WORK" && mkdir -p "$WORK"
@@ -55,7 +57,7 @@ Z
   echo 'ns1 A 127.0.0.3'
   echo 'ns2 A 127.0.0.4'
   for ((i = 0; i < N; i++)); do echo "h$i A 192.0.$((i / 250 % 250)).$((i % 250 + 1))"; done
-  for ((i = 0; i < 3 * M; i++)); do echo "c$i A 198.51.$((i / 250 % 250)).$((i % 250 + 1))"; done
+  for ((i = 0; i < COLD_ROUNDS * M; i++)); do echo "c$i A 198.51.$((i / 250 % 250)).$((i % 250 + 1))"; done
 } >"$WORK/example.zone"
 for ((i = 0; i < N; i++)); do echo "h$i.example.test A"; done >"$WORK/hits.txt"
 
@@ -143,11 +145,15 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of the 
 # --- cold resolution ---------------------------------------------------------
 # Fresh processes; the first query also learns the delegations.
 start_zdns; start_unbound
-python3 "$BENCH/cold.py" 127.0.0.1 "$ZP" c 0 "$M" >"$WORK/cold-zdns.txt"
-python3 "$BENCH/cold.py" 127.0.0.1 "$UP" c "$M" "$M" >"$WORK/cold-unbound.txt"
-# A second batch in the opposite order, so neither always goes first.
-python3 "$BENCH/cold.py" 127.0.0.1 "$UP" c $((2 * M)) "$M" >>"$WORK/cold-unbound.txt"
-python3 "$BENCH/cold.py" 127.0.0.1 "$ZP" c $((2 * M)) "$M" >>"$WORK/cold-zdns.txt"
+: >"$WORK/cold-zdns.txt"; : >"$WORK/cold-unbound.txt"
+for ((r = 0; r < COLD_ROUNDS; r++)); do
+  # The same M names, new to both, asked of each in turn; who goes first alternates.
+  order="zdns unbound"; [ $((r % 2)) = 1 ] && order="unbound zdns"
+  for who in $order; do
+    p=$ZP; [ "$who" = unbound ] && p=$UP
+    python3 "$BENCH/cold.py" 127.0.0.1 "$p" c $((r * M)) "$M" >>"$WORK/cold-$who.txt"
+  done
+done
 stop "$ZDNS_PID"; stop "$UNBOUND_PID"
 
 # --- warm-up and memory ------------------------------------------------------
@@ -177,7 +183,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 echo
-echo "== cold resolution, one query at a time, $((2 * M)) new names each (ms)"
+echo "== cold resolution, one query at a time, $((COLD_ROUNDS * M)) new names each (ms)"
 for who in zdns unbound; do
   python3 - "$WORK/cold-$who.txt" "$who" <<'PY'
 import sys, statistics

@@ -22,10 +22,13 @@ pub const MAX_NAMES_PER_SHARD: usize = 4096;
 
 const SHARDS: usize = 16;
 
+/// One shard's counts in the current second, by the name's hash (from the detector's
+/// randomly keyed hasher): no name is copied, and two names that share a 64-bit hash
+/// at worst share a count, which only reports.
 #[derive(Debug, Default)]
 struct Window {
     second: u64,
-    counts: HashMap<Name, u32>,
+    counts: HashMap<u64, u32>,
 }
 
 /// Counts queries per name and second.
@@ -48,7 +51,8 @@ impl RateDetector {
     /// Counts one query for `name` at `now` (seconds). Returns the count when it has
     /// just gone above [`HOT_NAME_THRESHOLD`] in this second, once per name and second.
     pub fn record(&self, name: &Name, now: u64) -> Option<u32> {
-        let index = self.hasher.hash_one(name) as usize % SHARDS;
+        let hash = self.hasher.hash_one(name);
+        let index = hash as usize % SHARDS;
         let mut window = self
             .shards
             .get(index)?
@@ -60,13 +64,13 @@ impl RateDetector {
         }
         let window = &mut *window;
         let full = window.counts.len() >= MAX_NAMES_PER_SHARD;
-        let count = match window.counts.get_mut(name) {
+        let count = match window.counts.get_mut(&hash) {
             Some(count) => {
                 *count = count.saturating_add(1);
                 *count
             }
             None if !full => {
-                window.counts.insert(name.clone(), 1);
+                window.counts.insert(hash, 1);
                 1
             }
             None => return None,
