@@ -8,7 +8,11 @@
 //! most the period plus 150 ms).
 //!
 //! `cargo run --release -p zdns-ct --example ct_http_load -- [--sizes 0,1000000,10000000]
-//!     [--clients C] [--seconds D] [--period-ms P] [--certs N] [--dir DIR]`
+//!     [--clients C] [--seconds D] [--period-ms P] [--batch B] [--certs N] [--dir DIR]`
+//!
+//! `--batch B` sequences as soon as B submissions are pending (the log's
+//! `batch_size`; 0: only every period). Each size's line is followed by the p50 / p99
+//! of each step of a period's commit.
 //!
 //! `--dir` keeps the log: a later run with the same directory starts from its size.
 //! Client and server share the machine's cores, so the figures are for both together.
@@ -22,7 +26,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256};
 use zdns_ct::client::Client;
-use zdns_ct::log::{Log, LogConfig};
+use zdns_ct::log::{CommitTiming, DEFAULT_BATCH_SIZE, Log, LogConfig};
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -108,6 +112,7 @@ struct Row {
     latency: [Duration; 3],
     periods: usize,
     sequencing: [Duration; 3],
+    steps: String,
     cpu_per_sub: f64,
     server_cpu_per_sub: f64,
     load_before: String,
@@ -150,6 +155,7 @@ async fn run() {
     let seconds = arg("--seconds", 20);
     let period = arg("--period-ms", 1000);
     let certs = arg("--certs", 150_000) as usize;
+    let batch = arg("--batch", DEFAULT_BATCH_SIZE as u64) as usize;
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
         args.iter()
@@ -181,6 +187,7 @@ async fn run() {
     let mut config = LogConfig::embedded(&dir);
     config.period = Duration::from_millis(period);
     config.pool_size = 200_000;
+    config.batch_size = batch;
     let log = Arc::new(Log::open_local(config).await.unwrap());
 
     let server = tokio::runtime::Builder::new_multi_thread()
@@ -237,6 +244,7 @@ async fn run() {
             row.load_before,
             row.load_after,
         );
+        println!("  {}", row.steps);
         rows.push(row);
     }
 
@@ -244,7 +252,7 @@ async fn run() {
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!();
     println!(
-        "clients {clients}, period {period} ms, window {seconds} s; targets: 10,000/s, \
+        "clients {clients}, period {period} ms, batch {batch}, window {seconds} s; targets: 10,000/s, \
          sequencing p99 <= 100 ms, add-chain p99 <= {latency_target:?}"
     );
     println!(
@@ -272,6 +280,33 @@ async fn run() {
     }
     drop(log);
     server.shutdown_background();
+}
+
+/// The p50 / p99 of each step of the commits, and of the batch sizes.
+fn steps(timings: &[CommitTiming]) -> String {
+    let step = |name: &str, f: &dyn Fn(&CommitTiming) -> Duration| {
+        let mut d: Vec<Duration> = timings.iter().map(f).collect();
+        d.sort();
+        format!("{name} {:.1?} / {:.1?}", pct(&d, 0.5), pct(&d, 0.99))
+    };
+    let mut entries: Vec<usize> = timings.iter().map(|t| t.entries).collect();
+    entries.sort();
+    let at = |p: f64| {
+        entries
+            .get(((entries.len() as f64 * p) as usize).min(entries.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    format!(
+        "commit steps p50 / p99: {}, {}, {}, {}, {}; entries per batch {} / {}",
+        step("sequence", &|t| t.sequence),
+        step("staging", &|t| t.staging),
+        step("lock", &|t| t.lock),
+        step("tiles", &|t| t.tiles),
+        step("publish", &|t| t.publish),
+        at(0.5),
+        at(0.99),
+    )
 }
 
 /// One measurement: `load.clients` clients submit `bodies` for a 3 s warm-up and then
@@ -350,11 +385,12 @@ async fn window(log: &Arc<Log>, load: &Load, bodies: Arc<Vec<Vec<u8>>>) -> Row {
     let client_cpu = thread_cpu_time("load-client").saturating_sub(client_start);
     let server_cpu = cpu.saturating_sub(client_cpu);
     latencies.sort();
-    let mut commits: Vec<Duration> = log
-        .commit_times()
+    let timings: Vec<CommitTiming> = log
+        .commit_timings()
         .into_iter()
         .skip(commits_before)
         .collect();
+    let mut commits: Vec<Duration> = timings.iter().map(|t| t.total).collect();
     commits.sort();
     let accepted = statuses[0];
     let per_sub = |d: Duration| d.as_micros() as f64 / accepted.max(1) as f64;
@@ -371,6 +407,7 @@ async fn window(log: &Arc<Log>, load: &Load, bodies: Arc<Vec<Vec<u8>>>) -> Row {
             latencies.last().copied().unwrap_or_default(),
         ],
         periods: commits.len(),
+        steps: steps(&timings),
         sequencing: [
             pct(&commits, 0.5),
             pct(&commits, 0.99),
