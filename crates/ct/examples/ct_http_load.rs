@@ -224,7 +224,7 @@ async fn run() {
         let row = window(&log, &load, bodies).await;
         println!(
             "tree {} -> {}: accepted {:.0}/s ({} in {seconds} s; 503: {}, other: {}); \
-             add-chain p50 {:.0?} p99 {:.0?} max {:.0?}; sequencing ({} periods) p50 {:.1?} \
+             add-chain p50 {} ms p99 {} ms max {} ms; sequencing ({} periods) p50 {:.1?} \
              p99 {:.1?} max {:.1?}; CPU per submission {:.0} us ({:.0} us server); load {} -> {}",
             row.start_size,
             row.end_size,
@@ -232,9 +232,9 @@ async fn run() {
             row.accepted,
             row.busy,
             row.other,
-            row.latency[0],
-            row.latency[1],
-            row.latency[2],
+            row.latency[0].as_millis(),
+            row.latency[1].as_millis(),
+            row.latency[2].as_millis(),
             row.periods,
             row.sequencing[0],
             row.sequencing[1],
@@ -262,12 +262,12 @@ async fn run() {
     println!("|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.0} ({}) | {:.0?} / {:.0?} ({}) | {:.1?} / {:.1?} ({}) | {:.0} us / {:.0} us | {} -> {} |",
+            "| {} | {:.0} ({}) | {} ms / {} ms ({}) | {:.1?} / {:.1?} ({}) | {:.0} us / {:.0} us | {} -> {} |",
             r.start_size,
             r.accepted_per_s,
             mark(r.accepted_per_s >= 10_000.0),
-            r.latency[0],
-            r.latency[1],
+            r.latency[0].as_millis(),
+            r.latency[1].as_millis(),
             mark(r.latency[1] <= latency_target),
             r.sequencing[0],
             r.sequencing[1],

@@ -99,14 +99,49 @@ impl Shared {
     }
 }
 
-/// Commits one batch; returns each entry's leaf index and timestamp, in pool order,
-/// and fills in how long each step took.
+/// Each entry's leaf index and timestamp, in pool order (an error where an entry could
+/// not be encoded).
+type Placed = Vec<Result<(u64, u64), String>>;
+
+/// Tells a batch's waiters (and those that joined its entries meanwhile) where their
+/// entries are, or why the batch failed, and releases the entries from `inflight`.
+fn answer(
+    shared: &Shared,
+    subs: &[Arc<Submission>],
+    mut waiters: Vec<Vec<Waiter>>,
+    result: Result<Placed, String>,
+) {
+    if let Ok(mut p) = shared.pool.lock() {
+        for (sub, w) in subs.iter().zip(waiters.iter_mut()) {
+            if let Some(more) = p.inflight.remove(&sub.dedup_key()) {
+                w.extend(more);
+            }
+        }
+    }
+    match result {
+        Ok(placed) => {
+            for (at, ws) in placed.into_iter().zip(waiters) {
+                for w in ws {
+                    let _ = w.send(at.clone().map_err(AddError::Unavailable));
+                }
+            }
+        }
+        Err(e) => {
+            for w in waiters.into_iter().flatten() {
+                let _ = w.send(Err(AddError::Unavailable(e.clone())));
+            }
+        }
+    }
+}
+
+/// Commits one batch; returns where each entry went, and fills in how long each step
+/// took.
 pub(super) async fn commit(
     shared: &Shared,
     state: &mut State,
     subs: &[Arc<Submission>],
     timing: &mut CommitTiming,
-) -> Result<Vec<Result<(u64, u64), String>>, LogError> {
+) -> Result<Placed, LogError> {
     let mut step = std::time::Instant::now();
     let mut lap = || {
         let now = std::time::Instant::now();
@@ -280,8 +315,7 @@ pub(super) async fn run(
             state = Some(current);
             continue;
         }
-        let (subs, mut waiters): (Vec<Arc<Submission>>, Vec<Vec<Waiter>>) =
-            items.into_iter().unzip();
+        let (subs, waiters): (Vec<Arc<Submission>>, Vec<Vec<Waiter>>) = items.into_iter().unzip();
         let started = std::time::Instant::now();
         let mut timing = CommitTiming {
             entries: subs.len(),
@@ -290,28 +324,8 @@ pub(super) async fn run(
         let result = commit(&shared, &mut current, &subs, &mut timing).await;
         timing.total = started.elapsed();
         shared.record_commit(timing);
-        if let Ok(mut p) = shared.pool.lock() {
-            for (sub, w) in subs.iter().zip(waiters.iter_mut()) {
-                if let Some(more) = p.inflight.remove(&sub.dedup_key()) {
-                    w.extend(more);
-                }
-            }
-        }
-        match result {
-            Ok(placed) => {
-                for (at, ws) in placed.into_iter().zip(waiters) {
-                    for w in ws {
-                        let _ = w.send(at.clone().map_err(AddError::Unavailable));
-                    }
-                }
-                state = Some(current);
-            }
-            Err(e) => {
-                for w in waiters.into_iter().flatten() {
-                    let _ = w.send(Err(AddError::Unavailable(e.to_string())));
-                }
-                state = None;
-            }
-        }
+        let failed = result.is_err();
+        answer(&shared, &subs, waiters, result.map_err(|e| e.to_string()));
+        state = if failed { None } else { Some(current) };
     }
 }
