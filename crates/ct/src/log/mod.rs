@@ -67,8 +67,8 @@ pub const INDEX_FILE: &str = "dedup.idx";
 /// The file locked by the process running the log, in the data directory.
 pub const LOCK_FILE: &str = "lock";
 
-/// The default [`LogConfig::batch_size`]: 16 full data tiles.
-pub const DEFAULT_BATCH_SIZE: usize = 4096;
+/// The default [`LogConfig::batch_size`]: four full data tiles.
+pub const DEFAULT_BATCH_SIZE: usize = 1024;
 
 /// How a log is run.
 #[derive(Debug, Clone)]
