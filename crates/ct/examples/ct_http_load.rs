@@ -196,12 +196,20 @@ async fn run() {
         .enable_all()
         .build()
         .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
+    // A listen backlog for all the clients connecting at once (the kernel caps it at
+    // net.core.somaxconn): with std's 128, the kernel drops most of their SYNs and those
+    // clients sit out seconds of the window waiting to retry.
+    let listener = {
+        let _server = server.enter();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        socket
+            .listen(u32::try_from(clients).unwrap_or(u32::MAX))
+            .unwrap()
+    };
     let addr = listener.local_addr().unwrap();
     let app = zdns_ct::http::router(Arc::clone(&log));
     server.spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         axum::serve(listener, app).await.unwrap();
     });
     let load = Load {
