@@ -497,3 +497,46 @@ fn parse_hex32(s: &str) -> Option<[u8; 32]> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_chain_reads_borrowed_and_escaped_strings() {
+        // "/+8=" is [0xff, 0xef]; JSON may escape the slash.
+        for body in [
+            br#"{"chain": ["/+8=", "AAE="]}"#.as_slice(),
+            br#"{"chain": ["\/+8=", "AAE="]}"#.as_slice(),
+        ] {
+            let chain = decode_chain(body).unwrap_or_default();
+            assert_eq!(chain, vec![vec![0xff, 0xef], vec![0x00, 0x01]]);
+        }
+    }
+
+    #[test]
+    fn decode_chain_refuses_what_is_not_a_chain() {
+        let too_long = format!(
+            r#"{{"chain": [{}]}}"#,
+            vec![r#""AAE=""#; MAX_CHAIN_LEN + 1].join(",")
+        );
+        for body in [
+            br#"{"chain": []}"#.as_slice(),
+            too_long.as_bytes(),
+            br#"{"chain": ["!!"]}"#.as_slice(),
+            br#"{"chain": ["AAE"]}"#.as_slice(),
+            br#"{"nope": 1}"#.as_slice(),
+            br#"{"chain": "AAE="}"#.as_slice(),
+            b"not json".as_slice(),
+            b"".as_slice(),
+        ] {
+            let e = decode_chain(body).err();
+            assert_eq!(
+                e.map(|e| e.status),
+                Some(StatusCode::BAD_REQUEST),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+}
