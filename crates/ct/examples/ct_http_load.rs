@@ -8,7 +8,11 @@
 //! most the period plus 150 ms).
 //!
 //! `cargo run --release -p zdns-ct --example ct_http_load -- [--sizes 0,1000000,10000000]
-//!     [--clients C] [--seconds D] [--period-ms P] [--certs N] [--dir DIR]`
+//!     [--clients C] [--seconds D] [--period-ms P] [--batch B] [--certs N] [--dir DIR]`
+//!
+//! `--batch B` sequences as soon as B submissions are pending (the log's
+//! `batch_size`; 0: only every period). Each size's line is followed by the p50 / p99
+//! of each step of a period's commit.
 //!
 //! `--dir` keeps the log: a later run with the same directory starts from its size.
 //! Client and server share the machine's cores, so the figures are for both together.
@@ -22,7 +26,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, PKCS_ECDSA_P256_SHA256};
 use zdns_ct::client::Client;
-use zdns_ct::log::{Log, LogConfig};
+use zdns_ct::log::{CommitTiming, DEFAULT_BATCH_SIZE, Log, LogConfig};
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -108,6 +112,7 @@ struct Row {
     latency: [Duration; 3],
     periods: usize,
     sequencing: [Duration; 3],
+    steps: String,
     cpu_per_sub: f64,
     server_cpu_per_sub: f64,
     load_before: String,
@@ -150,6 +155,7 @@ async fn run() {
     let seconds = arg("--seconds", 20);
     let period = arg("--period-ms", 1000);
     let certs = arg("--certs", 150_000) as usize;
+    let batch = arg("--batch", DEFAULT_BATCH_SIZE as u64) as usize;
     let args: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
         args.iter()
@@ -181,6 +187,7 @@ async fn run() {
     let mut config = LogConfig::embedded(&dir);
     config.period = Duration::from_millis(period);
     config.pool_size = 200_000;
+    config.batch_size = batch;
     let log = Arc::new(Log::open_local(config).await.unwrap());
 
     let server = tokio::runtime::Builder::new_multi_thread()
@@ -189,12 +196,20 @@ async fn run() {
         .enable_all()
         .build()
         .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
+    // A listen backlog for all the clients connecting at once (the kernel caps it at
+    // net.core.somaxconn): with std's 128, the kernel drops most of their SYNs and those
+    // clients sit out seconds of the window waiting to retry.
+    let listener = {
+        let _server = server.enter();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        socket
+            .listen(u32::try_from(clients).unwrap_or(u32::MAX))
+            .unwrap()
+    };
     let addr = listener.local_addr().unwrap();
     let app = zdns_ct::http::router(Arc::clone(&log));
     server.spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         axum::serve(listener, app).await.unwrap();
     });
     let load = Load {
@@ -217,7 +232,7 @@ async fn run() {
         let row = window(&log, &load, bodies).await;
         println!(
             "tree {} -> {}: accepted {:.0}/s ({} in {seconds} s; 503: {}, other: {}); \
-             add-chain p50 {:.0?} p99 {:.0?} max {:.0?}; sequencing ({} periods) p50 {:.1?} \
+             add-chain p50 {} ms p99 {} ms max {} ms; sequencing ({} periods) p50 {:.1?} \
              p99 {:.1?} max {:.1?}; CPU per submission {:.0} us ({:.0} us server); load {} -> {}",
             row.start_size,
             row.end_size,
@@ -225,9 +240,9 @@ async fn run() {
             row.accepted,
             row.busy,
             row.other,
-            row.latency[0],
-            row.latency[1],
-            row.latency[2],
+            row.latency[0].as_millis(),
+            row.latency[1].as_millis(),
+            row.latency[2].as_millis(),
             row.periods,
             row.sequencing[0],
             row.sequencing[1],
@@ -237,6 +252,7 @@ async fn run() {
             row.load_before,
             row.load_after,
         );
+        println!("  {}", row.steps);
         rows.push(row);
     }
 
@@ -244,7 +260,7 @@ async fn run() {
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!();
     println!(
-        "clients {clients}, period {period} ms, window {seconds} s; targets: 10,000/s, \
+        "clients {clients}, period {period} ms, batch {batch}, window {seconds} s; targets: 10,000/s, \
          sequencing p99 <= 100 ms, add-chain p99 <= {latency_target:?}"
     );
     println!(
@@ -254,12 +270,12 @@ async fn run() {
     println!("|---|---|---|---|---|---|");
     for r in &rows {
         println!(
-            "| {} | {:.0} ({}) | {:.0?} / {:.0?} ({}) | {:.1?} / {:.1?} ({}) | {:.0} us / {:.0} us | {} -> {} |",
+            "| {} | {:.0} ({}) | {} ms / {} ms ({}) | {:.1?} / {:.1?} ({}) | {:.0} us / {:.0} us | {} -> {} |",
             r.start_size,
             r.accepted_per_s,
             mark(r.accepted_per_s >= 10_000.0),
-            r.latency[0],
-            r.latency[1],
+            r.latency[0].as_millis(),
+            r.latency[1].as_millis(),
             mark(r.latency[1] <= latency_target),
             r.sequencing[0],
             r.sequencing[1],
@@ -272,6 +288,33 @@ async fn run() {
     }
     drop(log);
     server.shutdown_background();
+}
+
+/// The p50 / p99 of each step of the commits, and of the batch sizes.
+fn steps(timings: &[CommitTiming]) -> String {
+    let step = |name: &str, f: &dyn Fn(&CommitTiming) -> Duration| {
+        let mut d: Vec<Duration> = timings.iter().map(f).collect();
+        d.sort();
+        format!("{name} {:.1?} / {:.1?}", pct(&d, 0.5), pct(&d, 0.99))
+    };
+    let mut entries: Vec<usize> = timings.iter().map(|t| t.entries).collect();
+    entries.sort();
+    let at = |p: f64| {
+        entries
+            .get(((entries.len() as f64 * p) as usize).min(entries.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    format!(
+        "commit steps p50 / p99: {}, {}, {}, {}, {}; entries per batch {} / {}",
+        step("sequence", &|t| t.sequence),
+        step("staging", &|t| t.staging),
+        step("lock", &|t| t.lock),
+        step("tiles", &|t| t.tiles),
+        step("publish", &|t| t.publish),
+        at(0.5),
+        at(0.99),
+    )
 }
 
 /// One measurement: `load.clients` clients submit `bodies` for a 3 s warm-up and then
@@ -350,11 +393,12 @@ async fn window(log: &Arc<Log>, load: &Load, bodies: Arc<Vec<Vec<u8>>>) -> Row {
     let client_cpu = thread_cpu_time("load-client").saturating_sub(client_start);
     let server_cpu = cpu.saturating_sub(client_cpu);
     latencies.sort();
-    let mut commits: Vec<Duration> = log
-        .commit_times()
+    let timings: Vec<CommitTiming> = log
+        .commit_timings()
         .into_iter()
         .skip(commits_before)
         .collect();
+    let mut commits: Vec<Duration> = timings.iter().map(|t| t.total).collect();
     commits.sort();
     let accepted = statuses[0];
     let per_sub = |d: Duration| d.as_micros() as f64 / accepted.max(1) as f64;
@@ -371,6 +415,7 @@ async fn window(log: &Arc<Log>, load: &Load, bodies: Arc<Vec<Vec<u8>>>) -> Row {
             latencies.last().copied().unwrap_or_default(),
         ],
         periods: commits.len(),
+        steps: steps(&timings),
         sequencing: [
             pct(&commits, 0.5),
             pct(&commits, 0.99),

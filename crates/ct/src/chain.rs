@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 use x509_cert::ext::pkix::BasicConstraints;
 
 use crate::cert::{self, CertError, CertView, POISON_OID};
-use crate::entry::SignedEntry;
+use crate::entry::{PreCert, SignedEntry};
 use crate::pem;
 use crate::sig::{SigError, verify_signature};
 
@@ -265,6 +265,13 @@ impl Roots {
         Ok(())
     }
 
+    /// Whether the parsed certificate is one of the roots: compared with the roots of
+    /// its subject, so that no fingerprint needs computing.
+    fn is_root(&self, view: &CertView<'_>) -> bool {
+        self.with_subject(view.subject)
+            .any(|(root, _)| root == view.der)
+    }
+
     /// The roots whose subject is `name` (raw DER), with their `SubjectPublicKeyInfo`.
     fn with_subject(&self, name: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.by_subject
@@ -312,24 +319,52 @@ impl ValidChain {
     pub fn entry(&self) -> Result<(SignedEntry, Option<Vec<u8>>), CertError> {
         match self.kind {
             ChainKind::Certificate => Ok((SignedEntry::X509(self.leaf().to_vec()), None)),
-            ChainKind::Precertificate => {
-                let issuers = self.issuers();
-                let first = issuers
-                    .first()
-                    .ok_or_else(|| CertError("a precertificate without an issuer".into()))?;
-                let pre = if cert::is_precert_signing_cert(first)? {
-                    let ca = issuers.get(1).ok_or_else(|| {
-                        CertError("a precertificate signing certificate without an issuer".into())
-                    })?;
-                    cert::precert_entry(self.leaf(), ca, Some(first))?
-                } else {
-                    cert::precert_entry(self.leaf(), first, None)?
-                };
-                Ok((SignedEntry::Precert(pre), Some(self.leaf().to_vec())))
-            }
+            ChainKind::Precertificate => Ok((
+                SignedEntry::Precert(self.precert()?),
+                Some(self.leaf().to_vec()),
+            )),
+        }
+    }
+
+    /// What [`ValidChain::entry`] gives, and the issuers, taking the chain apart
+    /// rather than copying its certificates.
+    pub fn into_parts(self) -> Result<ChainParts, CertError> {
+        let pre = match self.kind {
+            ChainKind::Certificate => None,
+            ChainKind::Precertificate => Some(self.precert()?),
+        };
+        let mut certs = self.certs.into_iter();
+        let leaf = certs
+            .next()
+            .ok_or_else(|| CertError("an empty chain".into()))?;
+        let issuers = certs.collect();
+        Ok(match pre {
+            None => (SignedEntry::X509(leaf), None, issuers),
+            Some(pre) => (SignedEntry::Precert(pre), Some(leaf), issuers),
+        })
+    }
+
+    /// The `PreCert` of a precertificate chain (RFC 6962 §3.2).
+    fn precert(&self) -> Result<PreCert, CertError> {
+        let issuers = self.issuers();
+        let first = issuers
+            .first()
+            .ok_or_else(|| CertError("a precertificate without an issuer".into()))?;
+        if cert::is_precert_signing_cert(first)? {
+            let ca = issuers.get(1).ok_or_else(|| {
+                CertError("a precertificate signing certificate without an issuer".into())
+            })?;
+            cert::precert_entry(self.leaf(), ca, Some(first))
+        } else {
+            cert::precert_entry(self.leaf(), first, None)
         }
     }
 }
+
+/// A validated chain taken apart ([`ValidChain::into_parts`]): the entry, for a
+/// precertificate the precertificate as submitted, and the issuers (leaf's issuer
+/// first, ending with the root).
+pub type ChainParts = (SignedEntry, Option<Vec<u8>>, Vec<Vec<u8>>);
 
 fn is_ca(view: &CertView<'_>) -> Result<bool, CertError> {
     match view.extension(BASIC_CONSTRAINTS_OID) {
@@ -346,6 +381,52 @@ pub fn validate(
     roots: &Roots,
     kind: ChainKind,
 ) -> Result<ValidChain, ChainError> {
+    if chain.is_empty() || chain.len() > MAX_CHAIN_LEN {
+        return Err(ChainError::Length(chain.len()));
+    }
+    validate_owned(chain.to_vec(), roots, kind)
+}
+
+/// [`validate`] for a chain the caller hands over: the [`ValidChain`] keeps its
+/// certificates rather than copies.
+pub fn validate_owned(
+    mut chain: Vec<Vec<u8>>,
+    roots: &Roots,
+    kind: ChainKind,
+) -> Result<ValidChain, ChainError> {
+    let (precert, used, root) = check_chain(&chain, roots, kind)?;
+    chain.truncate(used);
+    if let Some(root) = root {
+        chain.push(root.to_vec());
+    }
+    if precert
+        && chain.len() == 2
+        && let Some(issuer) = chain.get(1)
+        && cert::is_precert_signing_cert(issuer)
+            .map_err(|error| ChainError::Malformed { index: 1, error })?
+    {
+        return Err(ChainError::PrecertSigning(
+            "a trusted root cannot be a precertificate signing certificate".into(),
+        ));
+    }
+    Ok(ValidChain {
+        kind: if precert {
+            ChainKind::Precertificate
+        } else {
+            ChainKind::Certificate
+        },
+        certs: chain,
+    })
+}
+
+/// The checks of [`validate`]: whether the leaf is a precertificate, how many of the
+/// submitted certificates the valid chain keeps (up to the first trusted root), and the
+/// root to append when the submitter left it out.
+fn check_chain<'r>(
+    chain: &[Vec<u8>],
+    roots: &'r Roots,
+    kind: ChainKind,
+) -> Result<(bool, usize, Option<&'r [u8]>), ChainError> {
     if chain.is_empty() || chain.len() > MAX_CHAIN_LEN {
         return Err(ChainError::Length(chain.len()));
     }
@@ -370,13 +451,9 @@ pub fn validate(
     if precert != (kind == ChainKind::Precertificate) {
         return Err(ChainError::WrongKind { precert });
     }
-    let mut certs: Vec<Vec<u8>> = Vec::with_capacity(chain.len() + 1);
-    let mut anchored = false;
     for (index, view) in views.iter().enumerate() {
-        certs.push(view.der.to_vec());
-        if roots.contains(view.der) {
-            anchored = true;
-            break;
+        if roots.is_root(view) {
+            return Ok((precert, index + 1, None));
         }
         let malformed = |error| ChainError::Malformed { index, error };
         if index > 0 {
@@ -403,42 +480,16 @@ pub fn validate(
                 let mut last = None;
                 for (root, spki) in roots.with_subject(view.issuer) {
                     match roots.verify(index, view, spki) {
-                        Ok(()) => {
-                            certs.push(root.to_vec());
-                            anchored = true;
-                            break;
-                        }
+                        Ok(()) => return Ok((precert, index + 1, Some(root))),
                         Err(error) => last = Some(error),
                     }
                 }
-                if !anchored {
-                    return Err(match last {
-                        Some(error) => ChainError::Signature { index, error },
-                        None => ChainError::NoRoot,
-                    });
-                }
+                return Err(match last {
+                    Some(error) => ChainError::Signature { index, error },
+                    None => ChainError::NoRoot,
+                });
             }
         }
     }
-    if !anchored {
-        return Err(ChainError::NoRoot);
-    }
-    if precert
-        && certs.len() == 2
-        && let Some(issuer) = certs.get(1)
-        && cert::is_precert_signing_cert(issuer)
-            .map_err(|error| ChainError::Malformed { index: 1, error })?
-    {
-        return Err(ChainError::PrecertSigning(
-            "a trusted root cannot be a precertificate signing certificate".into(),
-        ));
-    }
-    Ok(ValidChain {
-        kind: if precert {
-            ChainKind::Precertificate
-        } else {
-            ChainKind::Certificate
-        },
-        certs,
-    })
+    Err(ChainError::NoRoot)
 }

@@ -19,20 +19,22 @@
 //! # }
 //! ```
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::chain::ChainKind;
+use crate::chain::{ChainError, ChainKind, MAX_CHAIN_LEN};
 use crate::entry::SignedEntry;
 use crate::log::{AddError, LeafStatus, Log, ReadError};
 use crate::merkle::Hash;
@@ -133,52 +135,78 @@ impl From<ReadError> for ApiError {
 
 type ApiResult = Result<Response, ApiError>;
 
-/// The body of `add-chain` and `add-pre-chain` (RFC 6962 §4.1).
+/// The body of `add-chain` and `add-pre-chain` (RFC 6962 §4.1), its strings borrowed
+/// from the request body (owned only when JSON escapes had to be undone).
 #[derive(Deserialize)]
-struct ChainBody {
-    chain: Vec<String>,
+struct ChainBody<'a> {
+    #[serde(borrow)]
+    chain: Vec<Cow<'a, str>>,
 }
 
-fn decode_chain(body: &ChainBody) -> Result<Vec<Vec<u8>>, ApiError> {
-    body.chain
+/// Parses an add-chain body and decodes its certificates, each straight from the
+/// request bytes into a buffer of its decoded size.
+fn decode_chain(body: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
+    let parsed: ChainBody<'_> = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad(format!("the body is not {{\"chain\": [...]}}: {e}")))?;
+    if parsed.chain.is_empty() || parsed.chain.len() > MAX_CHAIN_LEN {
+        return Err(AddError::Chain(ChainError::Length(parsed.chain.len())).into());
+    }
+    parsed
+        .chain
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            STANDARD
-                .decode(c)
-                .map_err(|e| ApiError::bad(format!("chain[{i}] is not base64: {e}")))
+            let mut der = vec![0; base64::decoded_len_estimate(c.len())];
+            let len = STANDARD
+                .decode_slice(c.as_bytes(), &mut der)
+                .map_err(|e| ApiError::bad(format!("chain[{i}] is not base64: {e}")))?;
+            der.truncate(len);
+            Ok(der)
         })
         .collect()
 }
 
-fn sct_json(sct: &Sct) -> Result<Value, ApiError> {
-    let signature = sct.signature.to_bytes().map_err(|e| ApiError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        message: e.to_string(),
-        retry_after: None,
-    })?;
-    Ok(json!({
-        "sct_version": 0,
-        "id": STANDARD.encode(sct.log_id),
-        "timestamp": sct.timestamp,
-        "extensions": STANDARD.encode(&sct.extensions),
-        "signature": STANDARD.encode(signature),
-    }))
+/// The JSON of an SCT (RFC 6962 §4.1), with the node API's extra fields.
+#[derive(Serialize)]
+struct SctJson {
+    sct_version: u8,
+    id: String,
+    timestamp: u64,
+    extensions: String,
+    signature: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leaf_index: Option<Option<u64>>,
 }
 
-async fn submit(log: &Log, body: &ChainBody, kind: ChainKind) -> Result<Sct, ApiError> {
+impl SctJson {
+    fn new(sct: &Sct) -> Result<Self, ApiError> {
+        let signature = sct.signature.to_bytes().map_err(internal)?;
+        Ok(SctJson {
+            sct_version: 0,
+            id: STANDARD.encode(sct.log_id),
+            timestamp: sct.timestamp,
+            extensions: STANDARD.encode(&sct.extensions),
+            signature: STANDARD.encode(signature),
+            log_id: None,
+            leaf_index: None,
+        })
+    }
+}
+
+async fn submit(log: &Log, body: &[u8], kind: ChainKind) -> ApiResult {
     let chain = decode_chain(body)?;
-    Ok(log.add_chain(&chain, kind).await?)
+    let sct = log.add_chain_owned(chain, kind).await?;
+    Ok(Json(SctJson::new(&sct)?).into_response())
 }
 
-async fn add_chain(State(log): State<Arc<Log>>, Json(body): Json<ChainBody>) -> ApiResult {
-    let sct = submit(&log, &body, ChainKind::Certificate).await?;
-    Ok(Json(sct_json(&sct)?).into_response())
+async fn add_chain(State(log): State<Arc<Log>>, body: Bytes) -> ApiResult {
+    submit(&log, &body, ChainKind::Certificate).await
 }
 
-async fn add_pre_chain(State(log): State<Arc<Log>>, Json(body): Json<ChainBody>) -> ApiResult {
-    let sct = submit(&log, &body, ChainKind::Precertificate).await?;
-    Ok(Json(sct_json(&sct)?).into_response())
+async fn add_pre_chain(State(log): State<Arc<Log>>, body: Bytes) -> ApiResult {
+    submit(&log, &body, ChainKind::Precertificate).await
 }
 
 async fn get_roots(State(log): State<Arc<Log>>) -> ApiResult {
@@ -390,7 +418,7 @@ async fn api_logs(State(log): State<Arc<Log>>) -> ApiResult {
 
 /// The node API's `add-chain`: a certificate or a precertificate (chosen by the
 /// poison extension), answered with the SCT, its log ID and leaf index.
-async fn api_add_chain(State(log): State<Arc<Log>>, Json(body): Json<ChainBody>) -> ApiResult {
+async fn api_add_chain(State(log): State<Arc<Log>>, body: Bytes) -> ApiResult {
     let chain = decode_chain(&body)?;
     let leaf = chain.first().ok_or_else(|| ApiError::bad("empty chain"))?;
     let kind = match crate::cert::is_precertificate(leaf) {
@@ -398,12 +426,10 @@ async fn api_add_chain(State(log): State<Arc<Log>>, Json(body): Json<ChainBody>)
         Ok(false) => ChainKind::Certificate,
         Err(e) => return Err(ApiError::bad(e.to_string())),
     };
-    let sct = log.add_chain(&chain, kind).await?;
-    let mut out = sct_json(&sct)?;
-    if let Some(map) = out.as_object_mut() {
-        map.insert("log_id".into(), json!(STANDARD.encode(sct.log_id)));
-        map.insert("leaf_index".into(), json!(sct.leaf_index().ok().flatten()));
-    }
+    let sct = log.add_chain_owned(chain, kind).await?;
+    let mut out = SctJson::new(&sct)?;
+    out.log_id = Some(out.id.clone());
+    out.leaf_index = Some(sct.leaf_index().ok().flatten());
     Ok(Json(out).into_response())
 }
 
@@ -470,4 +496,47 @@ fn parse_hex32(s: &str) -> Option<[u8; 32]> {
         *o = u8::from_str_radix(text, 16).ok()?;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_chain_reads_borrowed_and_escaped_strings() {
+        // "/+8=" is [0xff, 0xef]; JSON may escape the slash.
+        for body in [
+            br#"{"chain": ["/+8=", "AAE="]}"#.as_slice(),
+            br#"{"chain": ["\/+8=", "AAE="]}"#.as_slice(),
+        ] {
+            let chain = decode_chain(body).unwrap_or_default();
+            assert_eq!(chain, vec![vec![0xff, 0xef], vec![0x00, 0x01]]);
+        }
+    }
+
+    #[test]
+    fn decode_chain_refuses_what_is_not_a_chain() {
+        let too_long = format!(
+            r#"{{"chain": [{}]}}"#,
+            vec![r#""AAE=""#; MAX_CHAIN_LEN + 1].join(",")
+        );
+        for body in [
+            br#"{"chain": []}"#.as_slice(),
+            too_long.as_bytes(),
+            br#"{"chain": ["!!"]}"#.as_slice(),
+            br#"{"chain": ["AAE"]}"#.as_slice(),
+            br#"{"nope": 1}"#.as_slice(),
+            br#"{"chain": "AAE="}"#.as_slice(),
+            b"not json".as_slice(),
+            b"".as_slice(),
+        ] {
+            let e = decode_chain(body).err();
+            assert_eq!(
+                e.map(|e| e.status),
+                Some(StatusCode::BAD_REQUEST),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 }

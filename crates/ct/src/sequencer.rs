@@ -14,8 +14,10 @@
 //! A crash before 2 loses the batch, for which no SCT was issued; a crash after 2 is
 //! recovered by re-applying the staging bundle of the lock checkpoint ([`Staging`]).
 
+use core::borrow::Borrow;
 use core::fmt;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -30,30 +32,70 @@ use crate::tiles::data::TileLeaf;
 use crate::tiles::writer::{Flush, TileWriter, WriterError};
 use crate::tls::{EncodeError, Reader, put_uint, put_vec};
 
-/// A validated submission waiting to be sequenced.
+/// A validated submission waiting to be sequenced, with the hashes the pool, the
+/// deduplication index and the data tile need computed once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submission {
-    /// The entry the SCT signs.
-    pub entry: SignedEntry,
-    /// For a precertificate, the precertificate as submitted.
-    pub pre_certificate: Option<Vec<u8>>,
-    /// The issuers (DER), leaf's issuer first, ending with the root.
-    pub issuers: Vec<Vec<u8>>,
-    /// The leaf's `notBefore`, seconds since the Unix epoch (0 when unreadable, which
-    /// makes it old): what [`Priority`] is decided from.
-    pub not_before: u64,
+    entry: SignedEntry,
+    pre_certificate: Option<Vec<u8>>,
+    issuers: Vec<Vec<u8>>,
+    issuer_fingerprints: Vec<[u8; 32]>,
+    not_before: u64,
+    key: [u8; 32],
 }
 
 impl Submission {
-    /// The submission for a validated chain.
-    pub fn from_chain(chain: &ValidChain) -> Result<Self, CertError> {
-        let (entry, pre_certificate) = chain.entry()?;
-        Ok(Submission {
+    /// A submission of `entry`, with for a precertificate the precertificate as
+    /// submitted, the issuers (DER, leaf's issuer first, ending with the root) and the
+    /// leaf's `notBefore` in seconds since the Unix epoch (0 when unreadable, which
+    /// makes it old: what [`Priority`] is decided from).
+    pub fn new(
+        entry: SignedEntry,
+        pre_certificate: Option<Vec<u8>>,
+        issuers: Vec<Vec<u8>>,
+        not_before: u64,
+    ) -> Self {
+        let key = match (&entry, &pre_certificate) {
+            (SignedEntry::X509(cert), _) => dedup_key(false, cert),
+            (SignedEntry::Precert(_), Some(pre)) => dedup_key(true, pre),
+            (SignedEntry::Precert(p), None) => dedup_key(true, &p.tbs_certificate),
+        };
+        let issuer_fingerprints = issuers.iter().map(|der| fingerprint(der)).collect();
+        Submission {
             entry,
             pre_certificate,
-            issuers: chain.issuers().to_vec(),
-            not_before: crate::cert::not_before(chain.leaf()).unwrap_or(0),
-        })
+            issuers,
+            issuer_fingerprints,
+            not_before,
+            key,
+        }
+    }
+
+    /// The submission for a validated chain, which it takes apart without copying.
+    pub fn from_chain(chain: ValidChain) -> Result<Self, CertError> {
+        let not_before = crate::cert::not_before(chain.leaf()).unwrap_or(0);
+        let (entry, pre_certificate, issuers) = chain.into_parts()?;
+        Ok(Submission::new(entry, pre_certificate, issuers, not_before))
+    }
+
+    /// The entry the SCT signs.
+    pub fn entry(&self) -> &SignedEntry {
+        &self.entry
+    }
+
+    /// For a precertificate, the precertificate as submitted.
+    pub fn pre_certificate(&self) -> Option<&[u8]> {
+        self.pre_certificate.as_deref()
+    }
+
+    /// The issuers (DER), leaf's issuer first, ending with the root.
+    pub fn issuers(&self) -> &[Vec<u8>] {
+        &self.issuers
+    }
+
+    /// The leaf's `notBefore`, seconds since the Unix epoch.
+    pub fn not_before(&self) -> u64 {
+        self.not_before
     }
 
     /// The priority of this submission when the pool holds it at `now` (seconds since
@@ -64,13 +106,9 @@ impl Submission {
 
     /// The deduplication key: SHA-256 of the entry type and the submitted leaf, so
     /// that the same certificate (or precertificate) gets the same SCT whatever chain
-    /// it came with.
+    /// it came with (computed once, by [`Submission::new`]).
     pub fn dedup_key(&self) -> [u8; 32] {
-        match (&self.entry, &self.pre_certificate) {
-            (SignedEntry::X509(cert), _) => dedup_key(false, cert),
-            (SignedEntry::Precert(_), Some(pre)) => dedup_key(true, pre),
-            (SignedEntry::Precert(p), None) => dedup_key(true, &p.tbs_certificate),
-        }
+        self.key
     }
 
     /// The data tile entry for this submission at `leaf_index`, sequenced at
@@ -89,7 +127,7 @@ impl Submission {
                 extensions,
             },
             pre_certificate: self.pre_certificate.clone(),
-            chain: self.issuers.iter().map(|c| fingerprint(c)).collect(),
+            chain: self.issuer_fingerprints.clone(),
         })
     }
 }
@@ -157,7 +195,7 @@ pub struct PoolFull;
 /// One pending submission with its waiters.
 #[derive(Debug)]
 struct Pending<W> {
-    submission: Submission,
+    submission: Arc<Submission>,
     waiters: Vec<W>,
 }
 
@@ -192,7 +230,7 @@ impl<W> Pool<W> {
     /// an old submission evicted to make room (to be told to retry), or [`PoolFull`].
     pub fn add(
         &mut self,
-        submission: Submission,
+        submission: Arc<Submission>,
         priority: Priority,
         waiter: W,
     ) -> Result<Vec<W>, PoolFull> {
@@ -266,7 +304,7 @@ impl<W> Pool<W> {
     }
 
     /// Takes every pending submission, in arrival order.
-    pub fn take(&mut self) -> Vec<(Submission, Vec<W>)> {
+    pub fn take(&mut self) -> Vec<(Arc<Submission>, Vec<W>)> {
         self.index.clear();
         self.old.clear();
         self.live = 0;
@@ -324,39 +362,40 @@ impl std::error::Error for SequenceError {}
 /// signs the new tree head. Each entry's SCT is `Sct::issue(key, timestamp, entry,
 /// leaf_index)`, signed by whoever answers its submitter once the batch is durable, so
 /// that signing runs in parallel outside the sequencer.
-pub fn sequence(
+pub fn sequence<S: Borrow<Submission>>(
     writer: &mut TileWriter,
-    submissions: &[Submission],
+    submissions: &[S],
     timestamp: u64,
     key: &LogKey,
 ) -> Result<Batch, SequenceError> {
     let mut entries = Vec::with_capacity(submissions.len());
     let mut issuers: HashMap<[u8; 32], Vec<u8>> = HashMap::new();
     for sub in submissions {
-        let index = writer.size();
-        let prepared = sub.tile_leaf(timestamp, index).and_then(|leaf| {
-            // Encode first, so that only an appendable leaf reaches the writer.
-            leaf.encode(&mut Vec::new())?;
-            let hash = leaf.leaf_hash()?;
-            Ok((leaf, hash))
-        });
-        let (leaf, leaf_hash) = match prepared {
-            Ok(p) => p,
+        let sub = sub.borrow();
+        let leaf = match sub.tile_leaf(timestamp, writer.size()) {
+            Ok(leaf) => leaf,
             Err(e) => {
                 entries.push(Err(e));
                 continue;
             }
         };
-        writer.append(&leaf).map_err(SequenceError::Writer)?;
-        for der in &sub.issuers {
-            issuers
-                .entry(fingerprint(der))
-                .or_insert_with(|| der.clone());
+        // Only an encodable leaf reaches the tree: the writer encodes it before it
+        // appends anything.
+        let (index, leaf_hash) = match writer.append(&leaf) {
+            Ok(placed) => placed,
+            Err(WriterError::Encode(e)) => {
+                entries.push(Err(e));
+                continue;
+            }
+            Err(e) => return Err(SequenceError::Writer(e)),
+        };
+        for (fp, der) in sub.issuer_fingerprints.iter().zip(&sub.issuers) {
+            issuers.entry(*fp).or_insert_with(|| der.clone());
         }
         entries.push(Ok(Sequenced {
             leaf_index: index,
             leaf_hash,
-            key: sub.dedup_key(),
+            key: sub.key,
         }));
     }
     let flush = writer.flush();
@@ -468,13 +507,17 @@ mod tests {
     use crate::merkle::MemoryTree;
     use crate::sct::Sct;
 
-    fn sub(n: u8) -> Submission {
-        Submission {
-            entry: SignedEntry::X509(vec![0x30, 0x01, n]),
-            pre_certificate: None,
-            issuers: vec![vec![0x30, 0x01, 0xff]],
-            not_before: 0,
-        }
+    fn submission(n: u8, not_before: u64) -> Submission {
+        Submission::new(
+            SignedEntry::X509(vec![0x30, 0x01, n]),
+            None,
+            vec![vec![0x30, 0x01, 0xff]],
+            not_before,
+        )
+    }
+
+    fn sub(n: u8) -> Arc<Submission> {
+        Arc::new(submission(n, 0))
     }
 
     #[test]
@@ -507,9 +550,7 @@ mod tests {
             Priority::Old
         );
         assert_eq!(Priority::of(0, now), Priority::Old);
-        let mut s = sub(1);
-        s.not_before = now - 60;
-        assert_eq!(s.priority(now), Priority::Fresh);
+        assert_eq!(submission(1, now - 60).priority(now), Priority::Fresh);
     }
 
     #[test]

@@ -292,6 +292,51 @@ async fn prefill_does_not_wait_for_the_period() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// With a batch size, the sequencer starts as soon as that many submissions are
+/// pending instead of waiting for the period (an hour here), and the SCTs it answers
+/// with are for entries in the log; fewer than a batch wait for the period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_batch_does_not_wait_for_the_period() {
+    let dir = temp("batch");
+    let ca = Ca::new("Batch Root");
+    let mut c = config(&dir, &ca);
+    c.period = Duration::from_secs(3600);
+    c.batch_size = 3;
+    let log = Arc::new(Log::open_local(c).await.unwrap());
+    let submit = |der: Vec<u8>| {
+        let log = Arc::clone(&log);
+        tokio::spawn(async move { log.add_chain(&[der], ChainKind::Certificate).await })
+    };
+    let leaves: Vec<Vec<u8>> = (0..3)
+        .map(|i| ca.leaf(&format!("b{i}.example"), false))
+        .collect();
+    let tasks: Vec<_> = leaves.iter().map(|l| submit(l.clone())).collect();
+    let mut scts = Vec::new();
+    for (leaf, task) in leaves.into_iter().zip(tasks) {
+        let sct = tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .expect("a full batch waited for the period")
+            .unwrap()
+            .unwrap();
+        scts.push((leaf, false, sct));
+    }
+    let mut indexes: Vec<_> = scts
+        .iter()
+        .map(|(_, _, s)| s.leaf_index().unwrap().unwrap())
+        .collect();
+    indexes.sort();
+    assert_eq!(indexes, [0, 1, 2]);
+    assert_eq!(log.head().sth.size, 3);
+    check_log(&log, &dir.join("storage"), &scts).await;
+    // One submission is not a batch: it waits for the period.
+    let alone = submit(ca.leaf("alone.example", false));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!alone.is_finished());
+    alone.abort();
+    drop(log);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn old_precertificates_yield_the_pool_to_fresh_ones() {
     let dir = temp("priority");

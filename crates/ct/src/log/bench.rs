@@ -12,13 +12,34 @@ pub(super) const COMMIT_TIMES: usize = 4096;
 /// How often pre-filling looks for room in the pool.
 const PREFILL_POLL: Duration = Duration::from_millis(5);
 
+/// How long one sequencing period's commit took, step by step (see the commit order
+/// in [`crate::sequencer`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitTiming {
+    /// How many submissions the batch held.
+    pub entries: usize,
+    /// Sequencing: appending to the tree (encoding and hashing the leaves, building
+    /// the tiles) and signing the tree head.
+    pub sequence: Duration,
+    /// Writing the batch's new issuers and the staging bundle.
+    pub staging: Duration,
+    /// The compare-and-swap of the lock checkpoint.
+    pub lock: Duration,
+    /// Writing the tiles (and appending the deduplication index meanwhile).
+    pub tiles: Duration,
+    /// Publishing the checkpoint (with witness cosignatures when configured).
+    pub publish: Duration,
+    /// The whole commit.
+    pub total: Duration,
+}
+
 impl Shared {
-    pub(super) fn record_commit(&self, took: Duration) {
+    pub(super) fn record_commit(&self, timing: CommitTiming) {
         if let Ok(mut times) = self.commit_times.lock() {
             if times.len() == COMMIT_TIMES {
                 times.pop_front();
             }
-            times.push_back(took);
+            times.push_back(timing);
         }
     }
 }
@@ -27,18 +48,24 @@ impl Shared {
 fn synthetic(index: u64, not_before: u64) -> Submission {
     let mut der = vec![0x30, 0x0a, 0x02, 0x08];
     der.extend_from_slice(&index.to_be_bytes());
-    Submission {
-        entry: crate::entry::SignedEntry::X509(der),
-        pre_certificate: None,
-        issuers: Vec::new(),
+    Submission::new(
+        crate::entry::SignedEntry::X509(der),
+        None,
+        Vec::new(),
         not_before,
-    }
+    )
 }
 
 impl Log {
     /// How long each recent non-empty sequencing period took to commit (oldest first,
     /// at most the last 4096).
     pub fn commit_times(&self) -> Vec<Duration> {
+        self.commit_timings().iter().map(|t| t.total).collect()
+    }
+
+    /// The steps of each recent non-empty sequencing period's commit (oldest first, at
+    /// most the last 4096).
+    pub fn commit_timings(&self) -> Vec<CommitTiming> {
         self.shared
             .commit_times
             .lock()
@@ -62,7 +89,11 @@ impl Log {
                     let (tx, _rx): (Waiter, _) = oneshot::channel();
                     if state
                         .pool
-                        .add(synthetic(next, now), crate::sequencer::Priority::Fresh, tx)
+                        .add(
+                            Arc::new(synthetic(next, now)),
+                            crate::sequencer::Priority::Fresh,
+                            tx,
+                        )
                         .is_err()
                     {
                         break;

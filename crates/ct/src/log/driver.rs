@@ -24,8 +24,9 @@ impl Sequencer for LocalSequencer {
     fn submit(&self, submission: Submission) -> BoxFuture<'_, Result<Sct, AddError>> {
         Box::pin(async move {
             let (tx, rx) = oneshot::channel();
-            {
-                let key = submission.dedup_key();
+            let submission = Arc::new(submission);
+            let key = submission.dedup_key();
+            let batch_due = {
                 let mut state = self
                     .shared
                     .pool
@@ -43,25 +44,41 @@ impl Sequencer for LocalSequencer {
                     let priority = submission.priority(now_ms() / 1000);
                     let evicted = state
                         .pool
-                        .add(submission.clone(), priority, tx)
+                        .add(Arc::clone(&submission), priority, tx)
                         .map_err(|_| AddError::Busy { retry_after })?;
                     for waiter in evicted {
                         let _ = waiter.send(Err(AddError::Busy { retry_after }));
                     }
                 }
+                let batch = self.shared.config.batch_size;
+                batch > 0 && state.pool.len() >= batch
+            };
+            if batch_due {
+                self.shared.kick.notify_one();
             }
             let (index, timestamp) = rx
                 .await
                 .map_err(|_| AddError::Unavailable("the sequencer stopped".into()))??;
-            Sct::issue(&self.shared.key, timestamp, submission.entry, index)
-                .map(|(sct, _)| sct)
-                .map_err(|e| AddError::Unavailable(e.to_string()))
+            issue_sct(&self.shared.key, timestamp, submission.entry(), index)
         })
     }
 
     fn head(&self) -> Arc<Head> {
         self.shared.head()
     }
+}
+
+/// The static-ct-api SCT of `entry` sequenced at `leaf_index` and `timestamp`.
+fn issue_sct(
+    key: &LogKey,
+    timestamp: u64,
+    entry: &crate::entry::SignedEntry,
+    leaf_index: u64,
+) -> Result<Sct, AddError> {
+    let extensions = crate::entry::leaf_index_extensions(leaf_index).ok_or_else(|| {
+        AddError::Unavailable(format!("leaf index {leaf_index} is past 2^40 - 1"))
+    })?;
+    Sct::sign(key, timestamp, entry, extensions).map_err(|e| AddError::Unavailable(e.to_string()))
 }
 
 impl Shared {
@@ -78,22 +95,69 @@ impl Shared {
         let Some((index, timestamp)) = found else {
             return Ok(None);
         };
-        Sct::issue(&self.key, timestamp, submission.entry.clone(), index)
-            .map(|(sct, _)| Some(sct))
-            .map_err(|e| AddError::Unavailable(e.to_string()))
+        issue_sct(&self.key, timestamp, submission.entry(), index).map(Some)
     }
 }
 
-/// Commits one batch; returns each entry's leaf index and timestamp, in pool order.
+/// Each entry's leaf index and timestamp, in pool order (an error where an entry could
+/// not be encoded).
+type Placed = Vec<Result<(u64, u64), String>>;
+
+/// Tells a batch's waiters (and those that joined its entries meanwhile) where their
+/// entries are, or why the batch failed, and releases the entries from `inflight`.
+fn answer(
+    shared: &Shared,
+    subs: &[Arc<Submission>],
+    mut waiters: Vec<Vec<Waiter>>,
+    result: Result<Placed, String>,
+) {
+    if let Ok(mut p) = shared.pool.lock() {
+        for (sub, w) in subs.iter().zip(waiters.iter_mut()) {
+            if let Some(more) = p.inflight.remove(&sub.dedup_key()) {
+                w.extend(more);
+            }
+        }
+    }
+    match result {
+        Ok(placed) => {
+            for (at, ws) in placed.into_iter().zip(waiters) {
+                for w in ws {
+                    let _ = w.send(at.clone().map_err(AddError::Unavailable));
+                }
+            }
+        }
+        Err(e) => {
+            for w in waiters.into_iter().flatten() {
+                let _ = w.send(Err(AddError::Unavailable(e.clone())));
+            }
+        }
+    }
+}
+
+/// Commits one batch; returns where each entry went, and fills in how long each step
+/// took.
 pub(super) async fn commit(
     shared: &Shared,
     state: &mut State,
-    subs: &[Submission],
-) -> Result<Vec<Result<(u64, u64), String>>, LogError> {
+    subs: &[Arc<Submission>],
+    timing: &mut CommitTiming,
+) -> Result<Placed, LogError> {
+    let mut step = std::time::Instant::now();
+    let mut lap = || {
+        let now = std::time::Instant::now();
+        let took = now - step;
+        step = now;
+        took
+    };
     let last = shared.head().sth.timestamp;
     let timestamp = now_ms().max(last);
     let batch = sequence(&mut state.writer, subs, timestamp, &shared.key)
         .map_err(|e| LogError::Corrupt(e.to_string()))?;
+    let note = batch
+        .sth
+        .to_note(&shared.config.origin, shared.key.public())
+        .map_err(note_err)?;
+    timing.sequence = lap();
     let storage = &shared.storage;
     for (fp, der) in &batch.issuers {
         if state.known_issuers.insert(*fp) {
@@ -111,13 +175,11 @@ pub(super) async fn commit(
         .encode()
         .map_err(|e| LogError::Corrupt(e.to_string()))?;
     storage.put(STAGING_KEY, bundle).await?;
-    let note = batch
-        .sth
-        .to_note(&shared.config.origin, shared.key.public())
-        .map_err(note_err)?;
+    timing.staging = lap();
     state.lock = storage
         .put_if(LOCK_KEY, note.as_bytes().to_vec(), Some(&state.lock))
         .await?;
+    timing.lock = lap();
     let mut puts = tokio::task::JoinSet::new();
     for (id, data) in staging.tiles {
         let storage = Arc::clone(storage);
@@ -141,7 +203,9 @@ pub(super) async fn commit(
     while let Some(done) = puts.join_next().await {
         done.map_err(|e| LogError::Io(format!("tile upload task: {e}")))??;
     }
+    timing.tiles = lap();
     let published = publish(shared, state, &note, batch.flush.size).await?;
+    timing.publish = lap();
     if let Some(note) = published {
         *shared.head.write().map_err(poisoned)? = Arc::new(Head {
             sth: batch.sth,
@@ -251,32 +315,17 @@ pub(super) async fn run(
             state = Some(current);
             continue;
         }
-        let (subs, mut waiters): (Vec<Submission>, Vec<Vec<Waiter>>) = items.into_iter().unzip();
+        let (subs, waiters): (Vec<Arc<Submission>>, Vec<Vec<Waiter>>) = items.into_iter().unzip();
         let started = std::time::Instant::now();
-        let result = commit(&shared, &mut current, &subs).await;
-        shared.record_commit(started.elapsed());
-        if let Ok(mut p) = shared.pool.lock() {
-            for (sub, w) in subs.iter().zip(waiters.iter_mut()) {
-                if let Some(more) = p.inflight.remove(&sub.dedup_key()) {
-                    w.extend(more);
-                }
-            }
-        }
-        match result {
-            Ok(placed) => {
-                for (at, ws) in placed.into_iter().zip(waiters) {
-                    for w in ws {
-                        let _ = w.send(at.clone().map_err(AddError::Unavailable));
-                    }
-                }
-                state = Some(current);
-            }
-            Err(e) => {
-                for w in waiters.into_iter().flatten() {
-                    let _ = w.send(Err(AddError::Unavailable(e.to_string())));
-                }
-                state = None;
-            }
-        }
+        let mut timing = CommitTiming {
+            entries: subs.len(),
+            ..CommitTiming::default()
+        };
+        let result = commit(&shared, &mut current, &subs, &mut timing).await;
+        timing.total = started.elapsed();
+        shared.record_commit(timing);
+        let failed = result.is_err();
+        answer(&shared, &subs, waiters, result.map_err(|e| e.to_string()));
+        state = if failed { None } else { Some(current) };
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
 use crate::cert::CertError;
-use crate::chain::{ChainError, ChainKind, Roots, validate};
+use crate::chain::{ChainError, ChainKind, Roots, validate_owned};
 use crate::checkpoint::note::NoteError;
 use crate::checkpoint::rfc6962::SignedTreeHead;
 use crate::crl::{CrlError, Crls};
@@ -41,6 +41,7 @@ mod recover;
 mod tiles;
 mod witnessing;
 
+pub use bench::CommitTiming;
 pub use driver::LocalSequencer;
 use driver::{PoolState, run};
 use files::{Index, load_crls, load_key, load_roots, lock_dir};
@@ -66,6 +67,9 @@ pub const INDEX_FILE: &str = "dedup.idx";
 /// The file locked by the process running the log, in the data directory.
 pub const LOCK_FILE: &str = "lock";
 
+/// The default [`LogConfig::batch_size`]: four full data tiles.
+pub const DEFAULT_BATCH_SIZE: usize = 1024;
+
 /// How a log is run.
 #[derive(Debug, Clone)]
 pub struct LogConfig {
@@ -86,6 +90,10 @@ pub struct LogConfig {
     pub period: Duration,
     /// The most distinct submissions waiting for the next batch.
     pub pool_size: usize,
+    /// Sequence as soon as this many distinct submissions are pending, before the
+    /// period is over (0: only every period). Under heavy load a batch then does not
+    /// wait for the timer, so submissions wait less and batches stay small.
+    pub batch_size: usize,
     /// Maximum merge delay promised in the log list, seconds.
     pub mmd: u64,
     /// Whether to generate a key when the data directory has none.
@@ -108,6 +116,7 @@ impl LogConfig {
             data_dir: data_dir.into(),
             period: Duration::from_secs(1),
             pool_size: 100_000,
+            batch_size: DEFAULT_BATCH_SIZE,
             mmd: 60,
             generate_key: true,
             witnesses: None,
@@ -264,8 +273,8 @@ struct Shared {
     tiles: Mutex<HashMap<TileId, Arc<Vec<u8>>>>,
     /// Wakes the sequencer before its period is over (benchmark pre-filling).
     kick: tokio::sync::Notify,
-    /// How long recent sequencing periods took to commit.
-    commit_times: Mutex<std::collections::VecDeque<Duration>>,
+    /// How long recent sequencing periods took to commit, step by step.
+    commit_times: Mutex<std::collections::VecDeque<CommitTiming>>,
     /// The size each configured witness last cosigned, when known.
     witness_sizes: Mutex<Vec<Option<u64>>>,
     /// Held (locked) while the log runs, so that one process owns the data directory.
@@ -457,9 +466,22 @@ impl Log {
     /// Validates and logs a chain (leaf first); resolves to the SCT once the entry is
     /// durable. The same leaf submitted again gets the same SCT.
     pub async fn add_chain(&self, chain: &[Vec<u8>], kind: ChainKind) -> Result<Sct, AddError> {
+        if chain.is_empty() || chain.len() > crate::chain::MAX_CHAIN_LEN {
+            return Err(AddError::Chain(ChainError::Length(chain.len())));
+        }
+        self.add_chain_owned(chain.to_vec(), kind).await
+    }
+
+    /// [`Log::add_chain`] for a chain the caller hands over, whose certificates then
+    /// go into the log without being copied.
+    pub async fn add_chain_owned(
+        &self,
+        chain: Vec<Vec<u8>>,
+        kind: ChainKind,
+    ) -> Result<Sct, AddError> {
         let roots = self.roots();
-        let valid = validate(chain, &roots, kind).map_err(AddError::Chain)?;
-        let submission = Submission::from_chain(&valid).map_err(AddError::Cert)?;
+        let valid = validate_owned(chain, &roots, kind).map_err(AddError::Chain)?;
+        let submission = Submission::from_chain(valid).map_err(AddError::Cert)?;
         if let Some(sct) = self.shared.known_sct(&submission)? {
             return Ok(sct);
         }

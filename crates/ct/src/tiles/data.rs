@@ -2,6 +2,8 @@
 //! matching level-0 hash tile.
 
 use crate::entry::{SignedEntry, TimestampedEntry};
+use sha2::{Digest, Sha256};
+
 use crate::merkle::{HASH_LEN, Hash};
 use crate::tls::{DecodeError, DecodeErrorKind, EncodeError, Reader, put_vec};
 
@@ -22,6 +24,11 @@ impl TileLeaf {
     /// type or a field is too long.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.entry.encode(out)?;
+        self.encode_rest(out)
+    }
+
+    /// Appends what follows the `TimestampedEntry`: the precertificate and the chain.
+    fn encode_rest(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match (&self.entry.entry, &self.pre_certificate) {
             (SignedEntry::X509(_), None) => {}
             (SignedEntry::Precert(_), Some(pre)) => put_vec(out, 3, 1, pre, "pre_certificate")?,
@@ -70,10 +77,37 @@ impl TileLeaf {
         })
     }
 
+    /// Appends the TLS encoding, like [`TileLeaf::encode`], and returns the leaf hash,
+    /// computed from the `TimestampedEntry` bytes just written (it is their
+    /// `MerkleTreeLeaf`, RFC 6962 §3.4) rather than by encoding the entry again. On an
+    /// error, `out` is left as it was.
+    pub fn encode_hashed(&self, out: &mut Vec<u8>) -> Result<Hash, EncodeError> {
+        let start = out.len();
+        let hash = self.entry.encode(out).and_then(|()| {
+            let entry = out.get(start..).unwrap_or_default();
+            let hash = merkle_leaf_hash(entry);
+            self.encode_rest(out).map(|()| hash)
+        });
+        if hash.is_err() {
+            out.truncate(start);
+        }
+        hash
+    }
+
     /// The leaf hash of this entry.
     pub fn leaf_hash(&self) -> Result<Hash, EncodeError> {
         self.entry.leaf_hash()
     }
+}
+
+/// The leaf hash (RFC 6962 §2.1: SHA-256 of `0x00` and the leaf) of the
+/// `MerkleTreeLeaf` holding the encoded `TimestampedEntry` `entry`: version `v1(0)` and
+/// `timestamped_entry(0)` (RFC 6962 §3.4) come before it.
+fn merkle_leaf_hash(entry: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x00, 0x00, 0x00]);
+    h.update(entry);
+    Hash(h.finalize().into())
 }
 
 /// The bytes of a data tile holding `leaves`.
@@ -161,6 +195,26 @@ mod tests {
         assert_eq!(out[..te.len()], te[..]);
         assert_eq!(out[te.len()..te.len() + 2], [0, 64]);
         assert_eq!(out.len(), te.len() + 2 + 64);
+    }
+
+    #[test]
+    fn encode_hashed_is_encode_and_the_leaf_hash() {
+        for leaf in leaves() {
+            let mut plain = vec![9];
+            leaf.encode(&mut plain).unwrap();
+            let mut hashed = vec![9];
+            assert_eq!(
+                leaf.encode_hashed(&mut hashed).unwrap(),
+                leaf.leaf_hash().unwrap()
+            );
+            assert_eq!(hashed, plain);
+        }
+        // An inconsistent leaf leaves the buffer as it was.
+        let mut bad = leaves().remove(1);
+        bad.pre_certificate = None;
+        let mut out = vec![9];
+        assert!(bad.encode_hashed(&mut out).is_err());
+        assert_eq!(out, [9]);
     }
 
     #[test]

@@ -139,9 +139,10 @@ impl TileWriter {
         self.tree.root()
     }
 
-    /// Appends an entry; returns its index. If the entry carries a `leaf_index`
-    /// extension (static-ct-api), it must be that index.
-    pub fn append(&mut self, leaf: &TileLeaf) -> Result<u64, WriterError> {
+    /// Appends an entry; returns its index and leaf hash. If the entry carries a
+    /// `leaf_index` extension (static-ct-api), it must be that index. Nothing is
+    /// appended when the entry cannot be encoded ([`WriterError::Encode`]).
+    pub fn append(&mut self, leaf: &TileLeaf) -> Result<(u64, Hash), WriterError> {
         let index = self.tree.size();
         if !leaf.entry.extensions.is_empty() {
             let found = parse_leaf_index(&leaf.entry.extensions).ok().flatten();
@@ -152,34 +153,36 @@ impl TileWriter {
                 });
             }
         }
-        let hash = leaf.leaf_hash().map_err(WriterError::Encode)?;
-        let mut encoded = Vec::new();
-        leaf.encode(&mut encoded).map_err(WriterError::Encode)?;
+        // Encoded straight onto the data tile's edge, and taken back if the tree is full.
+        let start = self.data_edge.len();
+        let hash = leaf
+            .encode_hashed(&mut self.data_edge)
+            .map_err(WriterError::Encode)?;
         let edges = &mut self.edges;
         let completed = &mut self.completed;
-        self.tree
-            .append_with(hash, |node, hash| {
-                if !node.level.is_multiple_of(TILE_HEIGHT) {
-                    return;
-                }
-                let level = node.level / TILE_HEIGHT;
-                let slot = usize::from(level);
-                if edges.len() <= slot {
-                    edges.resize_with(slot + 1, Vec::new);
-                }
-                let Some(edge) = edges.get_mut(slot) else {
-                    return;
-                };
-                edge.extend_from_slice(&hash.0);
-                if edge.len() == usize::from(TILE_WIDTH) * HASH_LEN
-                    && let Some(id) =
-                        TileId::new(TileKind::Hash(level), node.index >> 8, TILE_WIDTH)
-                {
-                    completed.push((id, std::mem::take(edge)));
-                }
-            })
-            .map_err(|_| WriterError::Full)?;
-        self.data_edge.extend_from_slice(&encoded);
+        let appended = self.tree.append_with(hash, |node, hash| {
+            if !node.level.is_multiple_of(TILE_HEIGHT) {
+                return;
+            }
+            let level = node.level / TILE_HEIGHT;
+            let slot = usize::from(level);
+            if edges.len() <= slot {
+                edges.resize_with(slot + 1, Vec::new);
+            }
+            let Some(edge) = edges.get_mut(slot) else {
+                return;
+            };
+            edge.extend_from_slice(&hash.0);
+            if edge.len() == usize::from(TILE_WIDTH) * HASH_LEN
+                && let Some(id) = TileId::new(TileKind::Hash(level), node.index >> 8, TILE_WIDTH)
+            {
+                completed.push((id, std::mem::take(edge)));
+            }
+        });
+        if appended.is_err() {
+            self.data_edge.truncate(start);
+            return Err(WriterError::Full);
+        }
         self.data_count += 1;
         if self.data_count == TILE_WIDTH {
             if let Some(id) = TileId::new(TileKind::Data, index >> 8, TILE_WIDTH) {
@@ -188,7 +191,7 @@ impl TileWriter {
             }
             self.data_count = 0;
         }
-        Ok(index)
+        Ok((index, hash))
     }
 
     /// The tiles that changed since the last flush (or since the writer was created),
@@ -274,8 +277,9 @@ mod tests {
         let mut size = 0u64;
         for batch in [1u64, 254, 1, 1, 300, 65_000, 1000, 3] {
             for i in size..size + batch {
-                assert_eq!(writer.append(&leaf(i)).unwrap(), i);
-                tree.append(leaf(i).leaf_hash().unwrap()).unwrap();
+                let hash = leaf(i).leaf_hash().unwrap();
+                assert_eq!(writer.append(&leaf(i)).unwrap(), (i, hash));
+                tree.append(hash).unwrap();
             }
             let flush = writer.flush();
             assert_eq!(flush.size, size + batch);
@@ -332,7 +336,25 @@ mod tests {
         assert_eq!(writer.size(), 1);
         let mut plain = leaf(1);
         plain.entry.extensions.clear();
-        assert_eq!(writer.append(&plain).unwrap(), 1);
+        assert_eq!(writer.append(&plain).unwrap().0, 1);
+    }
+
+    #[test]
+    fn an_unencodable_leaf_leaves_the_writer_as_it_was() {
+        let mut writer = TileWriter::new();
+        writer.append(&leaf(0)).unwrap();
+        let before = writer.clone();
+        // The entry encodes, but a certificate entry cannot carry a precertificate:
+        // the bytes already written for it are taken back.
+        let mut bad = leaf(1);
+        bad.pre_certificate = Some(vec![0x30, 0x00]);
+        assert!(matches!(writer.append(&bad), Err(WriterError::Encode(_))));
+        assert_eq!(writer.size(), 1);
+        assert_eq!(writer.clone().flush(), before.clone().flush());
+        writer.append(&leaf(1)).unwrap();
+        let mut want = before;
+        want.append(&leaf(1)).unwrap();
+        assert_eq!(writer.flush(), want.flush());
     }
 
     #[test]
