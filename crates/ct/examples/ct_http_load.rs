@@ -163,7 +163,16 @@ async fn run() {
             .and_then(|i| args.get(i + 1))
     };
     let sizes: Vec<u64> = value("--sizes")
-        .map(|v| v.split(',').map(|s| s.trim().parse().unwrap()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(|s| {
+                    s.trim().parse().unwrap_or_else(|_| {
+                        eprintln!("--sizes: `{s}` is not a number of entries (e.g. 0,1000000)");
+                        std::process::exit(2)
+                    })
+                })
+                .collect()
+        })
         .unwrap_or_else(|| vec![0]);
     let dir = value("--dir")
         .map(std::path::PathBuf::from)

@@ -21,12 +21,8 @@ ROUNDS=${ROUNDS:-4}
 ALG=${ALG:-ecdsap256}
 WORK=${WORK:-/tmp/validation-bench}
 BENCH=$(dirname "$0")
-rm -rf "$WORK" && mkdir -p "$WORK"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=common.sh
+source "$BENCH/common.sh"
 P=$(port)
 
 # --- zones, signed bottom-up --------------------------------------------------
@@ -80,13 +76,6 @@ serve_zone 1 . "$WORK/root.zone.signed"
 serve_zone 2 test. "$WORK/test.zone.signed"
 serve_zone 3 example.test. "$WORK/example.zone.signed"
 
-wait_dns() { # addr port
-  for _ in $(seq 100); do
-    dig +norec +tries=1 +time=1 @"$1" -p "$2" . SOA >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "no DNS at $1:$2" >&2; return 1
-}
 for o in 1 2 3; do wait_dns "127.0.0.$o" "$P"; done
 
 # --- resolvers ---------------------------------------------------------------
@@ -115,7 +104,6 @@ C
   ZDNS_PID=$!; pids+=($ZDNS_PID)
   wait_dns 127.0.0.1 "$ZP"
 }
-stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 
 # The validating resolver must say Secure (AD), the plain one must not: otherwise the
 # comparison would be of two unvalidated lookups.

@@ -22,12 +22,8 @@ ROUNDS=${ROUNDS:-2}
 COLD_ROUNDS=${COLD_ROUNDS:-2}
 WORK=${WORK:-/tmp/resolver-bench}
 BENCH=$(dirname "$0")
-rm -rf "$WORK" && mkdir -p "$WORK"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=common.sh
+source "$BENCH/common.sh"
 P=$(port); ZP=$(port); UP=$(port)
 
 # --- zones -------------------------------------------------------------------
@@ -73,13 +69,6 @@ serve_zone "1" . "$WORK/root.zone"
 serve_zone "2" test. "$WORK/test.zone"
 serve_zone "3 4" example.test. "$WORK/example.zone"
 
-wait_dns() { # addr port
-  for _ in $(seq 100); do
-    dig +norec +tries=1 +time=1 @"$1" -p "$2" . SOA >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "no DNS at $1:$2" >&2; return 1
-}
 wait_dns 127.0.0.1 "$P"; wait_dns 127.0.0.3 "$P"
 
 # --- resolvers ---------------------------------------------------------------
@@ -138,7 +127,6 @@ C
   UNBOUND_PID=$!; pids+=($UNBOUND_PID)
   wait_dns 127.0.0.1 "$UP"
 }
-stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of the whole process
 
