@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, ZDNS, free_port, peer, start_in};
+use common::{Server, ZDNS, all_peers, free_port, start_in};
 
 /// Runs `program ARGS` in `dir`; returns its standard output, failing the test on error.
 fn run(dir: &Path, program: &str, args: &[&str]) -> String {
@@ -287,10 +287,7 @@ fn validates_zones_signed_by_bind_ldns_and_zdns() {
         "dig",
         "kdig",
     ];
-    if tools
-        .iter()
-        .any(|t| peer("validates_zones_signed_by_bind_ldns_and_zdns", &[t]).is_none())
-    {
+    if !all_peers("validates_zones_signed_by_bind_ldns_and_zdns", &tools) {
         return;
     }
     let h = start_hierarchy();
@@ -487,10 +484,7 @@ fn delv_validates_through_the_resolver() {
         "dnssec-dsfromkey",
         "delv",
     ];
-    if tools
-        .iter()
-        .any(|t| peer("delv_validates_through_the_resolver", &[t]).is_none())
-    {
+    if !all_peers("delv_validates_through_the_resolver", &tools) {
         return;
     }
     let h = start_hierarchy();
@@ -632,10 +626,7 @@ fn verdicts_match_a_validating_unbound() {
         "dig",
         "unbound",
     ];
-    if tools
-        .iter()
-        .any(|t| peer("verdicts_match_a_validating_unbound", &[t]).is_none())
-    {
+    if !all_peers("verdicts_match_a_validating_unbound", &tools) {
         return;
     }
     let h = start_hierarchy();

@@ -36,6 +36,12 @@ pub fn peer(test: &str, names: &[&str]) -> Option<PathBuf> {
     None
 }
 
+/// Whether every one of the peer programs `names` is installed ([`peer`] for each, so a
+/// missing one is reported, or fails the test under `ZDNS_REQUIRE_PEERS=1`).
+pub fn all_peers(test: &str, names: &[&str]) -> bool {
+    names.iter().all(|name| peer(test, &[name]).is_some())
+}
+
 /// A running `zdns serve`, killed when dropped.
 pub struct Server {
     /// The server process.
