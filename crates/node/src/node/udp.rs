@@ -108,8 +108,9 @@ pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<UdpSocket>> {
 ///
 /// With `local_runtime`, each worker also runs a single-threaded tokio runtime of its
 /// own and hands it, with its socket, to `local_runtime` on its thread: the recursor
-/// resolves the worker's cache misses there and answers from that socket, so a miss costs no hand-off to another thread (the
-/// worker then waits for its socket through the runtime instead of in `recvmmsg`).
+/// resolves the worker's cache misses there and answers from that socket, so a miss
+/// costs no hand-off to another thread (the worker then waits for its socket through
+/// the runtime instead of in `recvmmsg`).
 pub fn spawn(
     sockets: Vec<UdpSocket>,
     answerer: &SharedAnswerer,
@@ -198,7 +199,8 @@ impl Worker {
     }
 
     /// Waits for the socket through a single-threaded runtime of this thread, handed to
-    /// `install` first with the socket, so tasks spawned on it while answering run here between batches.
+    /// `install` first with the socket, so tasks spawned on it while answering run here
+    /// between batches.
     fn run_with_runtime(self, install: fn(Handle, Arc<UdpSocket>)) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()

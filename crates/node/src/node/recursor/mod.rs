@@ -607,8 +607,10 @@ impl Recursor {
         }
         let sent = WORKER.with(|w| {
             let worker = w.borrow();
+            // On a worker's thread the query came in on the worker's own socket, so no
+            // `getsockname` is needed to match the client's address family.
             let own = worker.as_ref().map(|w| &*w.socket);
-            let socket = own.filter(|s| same_family(s, client)).or_else(|| {
+            let socket = own.or_else(|| {
                 self.udp_replies
                     .get()
                     .and_then(|s| s.iter().find(|s| same_family(s, client)))
